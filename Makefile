@@ -1,0 +1,63 @@
+# Tollgate — the two commands of the README contract:
+#   make run    build (release) and start the gateway on examples/quickstart.yaml with the built-in mock provider
+#   make test   install what is missing and run every test
+# and `make bench` for the perf harness (never part of `make test`).
+
+SWIFT      ?= swift
+CONFIG     ?= examples/quickstart.yaml
+WORKERS    ?= 2
+RELEASE_BIN = .build/release/tollgate
+
+# Debian packages each target needs (checked by command, installed only when missing).
+RUN_DEPS   = curl:curl
+TEST_DEPS  = curl:curl python3:python3
+BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl
+
+.PHONY: run test bench build build-debug deps-run deps-test deps-bench check-swift clean help
+
+help:
+	@echo "make run    - build release and start Tollgate on $(CONFIG) (mock provider, no API key needed)"
+	@echo "make test   - install missing packages and run every test"
+	@echo "make bench  - benchmark Tollgate against nginx on the mock provider (perf/)"
+
+check-swift:
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "error: the Swift toolchain (6.2+) is not on PATH; install it from swift.org and retry" >&2; exit 1; }
+
+# install_missing CMD:PKG ... — apt-get installs the packages whose command is missing.
+define install_missing
+	@missing=""; for pair in $(1); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps-run:
+	$(call install_missing,$(RUN_DEPS))
+
+deps-test:
+	$(call install_missing,$(TEST_DEPS))
+	@python3 scripts/ensure-sdks.py
+
+deps-bench:
+	$(call install_missing,$(BENCH_DEPS))
+
+build: check-swift
+	$(SWIFT) build -c release --product tollgate
+
+build-debug: check-swift
+	$(SWIFT) build --build-tests
+
+run: deps-run build
+	@CONFIG=$(CONFIG) WORKERS=$(WORKERS) TOLLGATE_BIN=$(RELEASE_BIN) scripts/quickstart.sh
+
+test: deps-test build-debug
+	$(SWIFT) test --skip-build --parallel
+
+bench: deps-bench build
+	@TOLLGATE_BIN=$(RELEASE_BIN) perf/bench.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,115 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Tollgate: an AI gateway. One executable (`tollgate`) with subcommands; each process role
+/// (supervisor, controller, worker, mock provider) lives in its own module so the folder
+/// layout shows the architecture. See docs/architecture.md.
+let package = Package(
+    name: "tollgate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tollgate", targets: ["tollgate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // C shims: atomics on shared (mmap'd) memory and Linux process helpers.
+        .target(name: "CTollgate"),
+        // Shared, dependency-light building blocks: JSON scanning, error bodies, logging.
+        .target(
+            name: "TollgateCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // Config schema, YAML loading + validation, and the binary snapshot format.
+        .target(
+            name: "Config",
+            dependencies: [
+                "TollgateCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Memory shared by all processes of one pod: control block (config generation, stats).
+        .target(name: "SharedState", dependencies: ["CTollgate"]),
+        // Compiles config sources into snapshots; later: the quota sync loop.
+        .target(
+            name: "Controller",
+            dependencies: ["Config", "SharedState", "TollgateCore",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        // The SwiftNIO proxy: listener, filter chain, router, upstream pool.
+        .target(
+            name: "Worker",
+            dependencies: [
+                "Config", "SharedState", "TollgateCore", "CTollgate",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Pre-forks and supervises the controller and the workers.
+        .target(
+            name: "Supervisor",
+            dependencies: ["Config", "Controller", "SharedState", "TollgateCore", "CTollgate",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        // A provider that speaks the upstream wire formats, with latency and fault injection.
+        .target(
+            name: "MockProvider",
+            dependencies: [
+                "TollgateCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "tollgate",
+            dependencies: [
+                "Config", "Controller", "Worker", "Supervisor", "MockProvider", "TollgateCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Test support: a small blocking HTTP client and helpers that spawn the real binary.
+        .target(name: "TollgateTesting", dependencies: ["TollgateCore"], path: "Tests/TollgateTesting"),
+        .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "SharedStateTests", dependencies: ["SharedState"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Config", "SharedState"]),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: [
+                "Worker", "Config",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "MockProviderTests",
+            dependencies: [
+                "MockProvider", "TollgateTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "LiveTests", dependencies: ["TollgateTesting"], exclude: ["sdk"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

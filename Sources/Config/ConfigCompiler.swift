@@ -1,0 +1,453 @@
+import Foundation
+import Yams
+
+/// The schema walk: reads each section, checks every value and reference, fills defaults and
+/// resolves credentials. Issues accumulate in `reader`; the result is only used when there
+/// are none.
+struct ConfigCompiler {
+    var reader = YAMLReader()
+    let environment: [String: String]
+
+    init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider"]
+
+    mutating func compile(_ root: Node) -> GatewayConfig? {
+        guard let top = reader.mapping(root, "", allowed: Self.topLevelKeys, required: ["version", "listeners", "providers", "models"]) else {
+            return nil
+        }
+        if let version = reader.int(top["version"], "version"), version != ConfigLoader.supportedVersion {
+            reader.issue("version", top["version"], "unsupported config version \(version); this Tollgate reads version \(ConfigLoader.supportedVersion)")
+        }
+        let listeners = compileListeners(top["listeners"])
+        let limits = compileLimits(top["limits"])
+        let providers = compileProviders(top["providers"])
+        let providerNames = providers.map(\.name)
+        var routes = compileRoutes(top["routes"], providers: providerNames)
+        let models = compileModels(top["models"], providers: providerNames, routes: &routes)
+        let keys = compileKeys(top["api_keys"], models: models.map(\.name), routes: routes.map(\.name))
+        let mock = compileMock(top["mock_provider"])
+        return GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
+                             models: models, routes: routes, apiKeys: keys, mockProvider: mock)
+    }
+
+    // MARK: - Sections
+
+    mutating func compileListeners(_ node: Node?) -> [GatewayConfig.Listener] {
+        guard let items = reader.sequence(node, "listeners") else { return [] }
+        if items.isEmpty { reader.issue("listeners", node, "at least one listener is required") }
+        var out: [GatewayConfig.Listener] = []
+        var seen = Set<String>()
+        for (i, item) in items.enumerated() {
+            let path = "listeners[\(i)]"
+            guard let m = reader.mapping(item, path, allowed: ["address", "port"], required: ["address", "port"]) else { continue }
+            let address = reader.nonEmptyString(m["address"], "\(path).address")
+            let port = reader.int(m["port"], "\(path).port")
+            if let address, !Self.isListenAddress(address) {
+                reader.issue("\(path).address", m["address"], "\"\(address)\" is not an IP address (use e.g. 127.0.0.1, 0.0.0.0, ::1, :: or localhost)")
+            }
+            if let port, !(1...65535).contains(port) {
+                reader.issue("\(path).port", m["port"], "port must be between 1 and 65535, got \(port)")
+            }
+            guard let address, let port else { continue }
+            if !seen.insert("\(address)|\(port)").inserted {
+                reader.issue(path, item, "duplicate listener \(address):\(port)")
+            }
+            out.append(.init(address: address, port: port))
+        }
+        return out
+    }
+
+    nonisolated(unsafe) static let limitKeys: [(String, WritableKeyPath<GatewayConfig.Limits, Int>, LimitUnit)] = [
+        ("max_body_bytes", \.maxBodyBytes, .bytes),
+        ("max_header_bytes", \.maxHeaderBytes, .bytes),
+        ("request_read_timeout_ms", \.requestReadTimeoutMs, .milliseconds),
+        ("idle_timeout_ms", \.idleTimeoutMs, .milliseconds),
+        ("upstream_connect_timeout_ms", \.upstreamConnectTimeoutMs, .milliseconds),
+        ("upstream_first_byte_timeout_ms", \.upstreamFirstByteTimeoutMs, .milliseconds),
+        ("upstream_idle_timeout_ms", \.upstreamIdleTimeoutMs, .milliseconds),
+        ("max_connections_per_worker", \.maxConnectionsPerWorker, .count),
+        ("upstream_max_idle_connections", \.upstreamMaxIdleConnections, .count),
+        ("shutdown_grace_ms", \.shutdownGraceMs, .milliseconds),
+        ("max_retry_after_wait_ms", \.maxRetryAfterWaitMs, .milliseconds),
+    ]
+
+    enum LimitUnit { case bytes, milliseconds, count }
+
+    mutating func compileLimits(_ node: Node?) -> GatewayConfig.Limits {
+        var limits = GatewayConfig.Limits()
+        guard let node, !YAMLReader.isNull(node) else { return limits }
+        guard let m = reader.mapping(node, "limits", allowed: Self.limitKeys.map(\.0)) else { return limits }
+        for (key, keyPath, unit) in Self.limitKeys {
+            guard let value = m[key] else { continue }
+            let path = "limits.\(key)"
+            guard let raw = reader.string(value, path) else { continue }
+            guard let parsed = Self.parseQuantity(raw, unit: unit) else {
+                let hint: String
+                switch unit {
+                case .bytes: hint = "a byte count such as 1048576, \"512KiB\" or \"10MiB\""
+                case .milliseconds: hint = "milliseconds such as 30000, or a duration such as \"250ms\", \"30s\" or \"5m\""
+                case .count: hint = "an integer"
+                }
+                reader.issue(path, value, "expected \(hint), got \"\(raw)\"")
+                continue
+            }
+            let minimum = key == "max_retry_after_wait_ms" ? 0 : 1
+            guard parsed >= minimum else {
+                reader.issue(path, value, "must be \(minimum == 0 ? "zero or more" : "greater than zero"), got \(parsed)")
+                continue
+            }
+            if key == "max_header_bytes", parsed > 80 * 1024 {
+                reader.issue(path, value, "must be at most 81920 (80 KiB, the HTTP parser's hard limit), got \(parsed)")
+                continue
+            }
+            limits[keyPath: keyPath] = parsed
+        }
+        return limits
+    }
+
+    mutating func compileProviders(_ node: Node?) -> [GatewayConfig.Provider] {
+        guard let items = reader.sequence(node, "providers") else { return [] }
+        if items.isEmpty { reader.issue("providers", node, "at least one provider is required") }
+        var out: [GatewayConfig.Provider] = []
+        var names = Set<String>()
+        let kinds = GatewayConfig.ProviderKind.allCases.map(\.rawValue)
+        for (i, item) in items.enumerated() {
+            let path = "providers[\(i)]"
+            guard let m = reader.mapping(item, path, allowed: ["name", "kind", "base_url", "api_key_env", "api_key_file", "headers"],
+                                         required: ["name", "kind", "base_url"]) else { continue }
+            let name = checkedName(m["name"], "\(path).name", seen: &names, what: "provider")
+            var kind: GatewayConfig.ProviderKind?
+            if let k = reader.string(m["kind"], "\(path).kind") {
+                kind = GatewayConfig.ProviderKind(rawValue: k)
+                if kind == nil {
+                    let near = YAMLReader.nearest(k, in: kinds).map { " (did you mean \"\($0)\"?)" } ?? ""
+                    reader.issue("\(path).kind", m["kind"], "unknown provider kind \"\(k)\"\(near); valid kinds: \(kinds.joined(separator: ", "))")
+                }
+            }
+            var baseURL = reader.nonEmptyString(m["base_url"], "\(path).base_url")
+            if let url = baseURL {
+                if let problem = Self.baseURLProblem(url) {
+                    reader.issue("\(path).base_url", m["base_url"], problem)
+                    baseURL = nil
+                } else {
+                    var trimmed = url
+                    while trimmed.hasSuffix("/") { trimmed.removeLast() }
+                    baseURL = trimmed
+                }
+            }
+            let secret = credential(m, path)
+            var headers: [String: String] = [:]
+            if let h = reader.stringMap(m["headers"], "\(path).headers") {
+                for (k, _) in h where !Self.isHTTPToken(k) {
+                    reader.issue("\(path).headers.\(k)", m["headers"], "\"\(k)\" is not a valid HTTP header name")
+                }
+                for reserved in ["host", "content-length", "authorization", "transfer-encoding", "connection"]
+                where h.keys.contains(where: { $0.lowercased() == reserved }) {
+                    reader.issue("\(path).headers", m["headers"], "header \"\(reserved)\" is set by the gateway and cannot be overridden")
+                }
+                headers = h
+            }
+            guard let name, let kind, let baseURL else { continue }
+            out.append(.init(name: name, kind: kind, baseURL: baseURL, apiKey: secret, headers: headers))
+        }
+        return out
+    }
+
+    /// Reads `api_key_env` / `api_key_file`. The value itself never appears in an issue.
+    mutating func credential(_ m: [String: Node], _ path: String) -> Secret? {
+        let env = reader.nonEmptyString(m["api_key_env"], "\(path).api_key_env")
+        let file = reader.nonEmptyString(m["api_key_file"], "\(path).api_key_file")
+        if env != nil && file != nil {
+            reader.issue(path, m["api_key_file"], "set api_key_env or api_key_file, not both")
+            return nil
+        }
+        if let env {
+            guard let value = environment[env], !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                reader.issue("\(path).api_key_env", m["api_key_env"], "environment variable \(env) is not set or empty")
+                return nil
+            }
+            return Secret(value.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                reader.issue("\(path).api_key_file", m["api_key_file"], "cannot read \(file)")
+                return nil
+            }
+            let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !value.isEmpty else {
+                reader.issue("\(path).api_key_file", m["api_key_file"], "\(file) is empty")
+                return nil
+            }
+            return Secret(value)
+        }
+        return nil
+    }
+
+    mutating func compileRoutes(_ node: Node?, providers: [String]) -> [GatewayConfig.Route] {
+        guard let items = reader.sequence(node, "routes") else { return [] }
+        var out: [GatewayConfig.Route] = []
+        var names = Set<String>()
+        for (i, item) in items.enumerated() {
+            let path = "routes[\(i)]"
+            guard let m = reader.mapping(item, path, allowed: ["name", "priorities", "max_attempts"], required: ["name", "priorities"]) else { continue }
+            let name = checkedName(m["name"], "\(path).name", seen: &names, what: "route")
+            var priorities: [GatewayConfig.Priority] = []
+            var valid = true
+            if let levels = reader.sequence(m["priorities"], "\(path).priorities") {
+                if levels.isEmpty {
+                    reader.issue("\(path).priorities", m["priorities"], "a route needs at least one priority")
+                    valid = false
+                }
+                for (p, level) in levels.enumerated() {
+                    let ppath = "\(path).priorities[\(p)]"
+                    guard let lm = reader.mapping(level, ppath, allowed: ["backends"], required: ["backends"]),
+                          let backends = reader.sequence(lm["backends"], "\(ppath).backends") else {
+                        valid = false
+                        continue
+                    }
+                    if backends.isEmpty {
+                        reader.issue("\(ppath).backends", lm["backends"], "a priority needs at least one backend")
+                        valid = false
+                    }
+                    var compiled: [GatewayConfig.Backend] = []
+                    for (b, backend) in backends.enumerated() {
+                        if let be = compileBackend(backend, "\(ppath).backends[\(b)]", providers: providers) {
+                            compiled.append(be)
+                        } else {
+                            valid = false
+                        }
+                    }
+                    priorities.append(.init(backends: compiled))
+                }
+            } else {
+                valid = false
+            }
+            let total = priorities.reduce(0) { $0 + $1.backends.count }
+            var maxAttempts = total
+            if let n = reader.int(m["max_attempts"], "\(path).max_attempts") {
+                if n < 1 {
+                    reader.issue("\(path).max_attempts", m["max_attempts"], "must be at least 1, got \(n)")
+                } else {
+                    maxAttempts = n
+                }
+            }
+            guard let name, valid else { continue }
+            out.append(.init(name: name, priorities: priorities, maxAttempts: max(1, maxAttempts)))
+        }
+        return out
+    }
+
+    mutating func compileBackend(_ node: Node, _ path: String, providers: [String]) -> GatewayConfig.Backend? {
+        guard let m = reader.mapping(node, path, allowed: ["provider", "model", "weight"], required: ["provider", "model"]) else { return nil }
+        let provider = reference(m["provider"], "\(path).provider", in: providers, what: "provider")
+        let model = reader.nonEmptyString(m["model"], "\(path).model")
+        var weight = 1
+        if let w = reader.int(m["weight"], "\(path).weight") {
+            if (1...10_000).contains(w) {
+                weight = w
+            } else {
+                reader.issue("\(path).weight", m["weight"], "weight must be between 1 and 10000, got \(w)")
+                return nil
+            }
+        }
+        guard let provider, let model else { return nil }
+        return .init(provider: provider, model: model, weight: weight)
+    }
+
+    mutating func compileModels(_ node: Node?, providers: [String], routes: inout [GatewayConfig.Route]) -> [GatewayConfig.Model] {
+        guard let items = reader.sequence(node, "models") else { return [] }
+        if items.isEmpty { reader.issue("models", node, "at least one model is required") }
+        var out: [GatewayConfig.Model] = []
+        var names = Set<String>()
+        let routeNames = routes.map(\.name)
+        for (i, item) in items.enumerated() {
+            let path = "models[\(i)]"
+            guard let m = reader.mapping(item, path, allowed: ["name", "route", "provider", "upstream_model"], required: ["name"]) else { continue }
+            let name = checkedName(m["name"], "\(path).name", seen: &names, what: "model", pattern: false)
+            let hasRoute = m["route"] != nil
+            let hasProvider = m["provider"] != nil
+            if hasRoute && hasProvider {
+                reader.issue(path, item, "set either route or provider (+ upstream_model), not both")
+                continue
+            }
+            if !hasRoute && !hasProvider {
+                reader.issue(path, item, "set route (a fallback chain from routes) or provider (a single backend)")
+                continue
+            }
+            if hasRoute {
+                if m["upstream_model"] != nil {
+                    reader.issue("\(path).upstream_model", m["upstream_model"], "upstream_model only applies with provider; a route names its backends' models")
+                }
+                let route = reference(m["route"], "\(path).route", in: routeNames, what: "route")
+                if let name, let route { out.append(.init(name: name, route: route)) }
+            } else {
+                let provider = reference(m["provider"], "\(path).provider", in: providers, what: "provider")
+                let upstream = m["upstream_model"] == nil ? name : reader.nonEmptyString(m["upstream_model"], "\(path).upstream_model")
+                guard let name, let provider, let upstream else { continue }
+                let implicit = "model:\(name)"
+                routes.append(.init(name: implicit, priorities: [.init(backends: [.init(provider: provider, model: upstream)])], maxAttempts: 1))
+                out.append(.init(name: name, route: implicit))
+            }
+        }
+        return out
+    }
+
+    mutating func compileKeys(_ node: Node?, models: [String], routes: [String]) -> [GatewayConfig.APIKey] {
+        guard let items = reader.sequence(node, "api_keys") else { return [] }
+        var out: [GatewayConfig.APIKey] = []
+        var names = Set<String>()
+        var hashes = [String: Int]()
+        for (i, item) in items.enumerated() {
+            let path = "api_keys[\(i)]"
+            guard let m = reader.mapping(item, path, allowed: ["name", "key_hash", "models", "routes"], required: ["name", "key_hash", "models"]) else { continue }
+            let name = checkedName(m["name"], "\(path).name", seen: &names, what: "API key")
+            var hash = reader.nonEmptyString(m["key_hash"], "\(path).key_hash")
+            if let h = hash {
+                if APIKeyHash.digest(ofStored: h) == nil {
+                    reader.issue("\(path).key_hash", m["key_hash"], "expected \"sha256:\" followed by 64 hex digits (create one with `tollgate keys hash`)")
+                    hash = nil
+                } else if let first = hashes[h.lowercased()] {
+                    reader.issue("\(path).key_hash", m["key_hash"], "the same key hash is already used by api_keys[\(first)]")
+                    hash = nil
+                } else {
+                    hashes[h.lowercased()] = i
+                }
+            }
+            var allowed: [String] = []
+            var modelsValid = true
+            if let list = reader.sequence(m["models"], "\(path).models") {
+                if list.isEmpty {
+                    reader.issue("\(path).models", m["models"], "list the models this key may use, or [\"*\"] for all")
+                    modelsValid = false
+                }
+                for (j, entry) in list.enumerated() {
+                    guard let model = reader.nonEmptyString(entry, "\(path).models[\(j)]") else { modelsValid = false; continue }
+                    if model != "*" && !models.contains(model) {
+                        let near = YAMLReader.nearest(model, in: models).map { " (did you mean \"\($0)\"?)" } ?? ""
+                        reader.issue("\(path).models[\(j)]", entry, "unknown model \"\(model)\"\(near)")
+                        modelsValid = false
+                    }
+                    allowed.append(model)
+                }
+            } else {
+                modelsValid = false
+            }
+            var overrides: [String: String] = [:]
+            if let map = reader.stringMap(m["routes"], "\(path).routes") {
+                for (model, route) in map {
+                    if !allowed.contains("*") && !allowed.contains(model) {
+                        reader.issue("\(path).routes.\(model)", m["routes"], "the key may not use model \"\(model)\", so it cannot route it")
+                    } else if !models.contains(model) {
+                        reader.issue("\(path).routes.\(model)", m["routes"], "unknown model \"\(model)\"")
+                    }
+                    if !routes.contains(route) {
+                        let near = YAMLReader.nearest(route, in: routes).map { " (did you mean \"\($0)\"?)" } ?? ""
+                        reader.issue("\(path).routes.\(model)", m["routes"], "unknown route \"\(route)\"\(near)")
+                    }
+                    overrides[model] = route
+                }
+            }
+            guard let name, let hash, modelsValid else { continue }
+            out.append(.init(name: name, keyHash: hash.lowercased(), models: allowed, routes: overrides))
+        }
+        return out
+    }
+
+    mutating func compileMock(_ node: Node?) -> GatewayConfig.MockProviderSettings? {
+        guard let node, !YAMLReader.isNull(node) else { return nil }
+        guard let m = reader.mapping(node, "mock_provider", allowed: ["address", "port"], required: ["port"]) else { return nil }
+        let address = m["address"] == nil ? "127.0.0.1" : reader.nonEmptyString(m["address"], "mock_provider.address")
+        let port = reader.int(m["port"], "mock_provider.port")
+        if let port, !(1...65535).contains(port) {
+            reader.issue("mock_provider.port", m["port"], "port must be between 1 and 65535, got \(port)")
+            return nil
+        }
+        if let address, !Self.isListenAddress(address) {
+            reader.issue("mock_provider.address", m["address"], "\"\(address)\" is not an IP address")
+            return nil
+        }
+        guard let address, let port else { return nil }
+        return .init(address: address, port: port)
+    }
+
+    // MARK: - Helpers
+
+    mutating func checkedName(_ node: Node?, _ path: String, seen: inout Set<String>, what: String, pattern: Bool = true) -> String? {
+        guard let name = reader.nonEmptyString(node, path) else { return nil }
+        if pattern, !name.utf8.allSatisfy({ Self.nameByte($0) }) {
+            reader.issue(path, node, "\(what) names may use letters, digits, '.', '_' and '-' only, got \"\(name)\"")
+            return nil
+        }
+        if !seen.insert(name).inserted {
+            reader.issue(path, node, "duplicate \(what) name \"\(name)\"")
+            return nil
+        }
+        return name
+    }
+
+    mutating func reference(_ node: Node?, _ path: String, in names: [String], what: String) -> String? {
+        guard let name = reader.nonEmptyString(node, path) else { return nil }
+        guard names.contains(name) else {
+            let near = YAMLReader.nearest(name, in: names).map { " (did you mean \"\($0)\"?)" } ?? ""
+            reader.issue(path, node, "unknown \(what) \"\(name)\"\(near)")
+            return nil
+        }
+        return name
+    }
+
+    static func nameByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F || b == 0x2D
+    }
+
+    static func isHTTPToken(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { b in
+            nameByte(b) || "!#$%&'*+^`|~".utf8.contains(b)
+        }
+    }
+
+    static func isListenAddress(_ s: String) -> Bool {
+        if s == "localhost" { return true }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, s, &v4) == 1 || inet_pton(AF_INET6, s, &v6) == 1
+    }
+
+    static func baseURLProblem(_ url: String) -> String? {
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            return "base_url must start with http:// or https://, got \"\(url)\""
+        }
+        if url.contains("?") || url.contains("#") { return "base_url must not contain a query or fragment" }
+        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
+            return "base_url \"\(url)\" has no host"
+        }
+        if let port = components.port, !(1...65535).contains(port) { return "base_url port must be between 1 and 65535" }
+        if components.user != nil || components.password != nil { return "base_url must not contain credentials; use api_key_env or api_key_file" }
+        return nil
+    }
+
+    /// `1048576`, `"512KiB"`, `"10MiB"`, `"1GiB"` for bytes; `30000`, `"250ms"`, `"30s"`, `"5m"`, `"1h"` for durations.
+    static func parseQuantity(_ raw: String, unit: LimitUnit) -> Int? {
+        let s = raw.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
+        if let n = Int(s) { return n }
+        let suffixes: [(String, Int)]
+        switch unit {
+        case .count: return nil
+        case .bytes: suffixes = [("KiB", 1024), ("MiB", 1024 * 1024), ("GiB", 1024 * 1024 * 1024), ("B", 1)]
+        case .milliseconds: suffixes = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        }
+        for (suffix, factor) in suffixes where s.hasSuffix(suffix) {
+            let number = s.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
+            if let n = Int(number) {
+                let (product, overflow) = n.multipliedReportingOverflow(by: factor)
+                return overflow ? nil : product
+            }
+            if let d = Double(number), d.isFinite, d >= 0, d * Double(factor) < Double(Int.max) {
+                return Int(d * Double(factor))
+            }
+        }
+        return nil
+    }
+}

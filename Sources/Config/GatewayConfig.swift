@@ -1,0 +1,196 @@
+/// The validated, compiled configuration of one data plane: what the controller writes into a
+/// snapshot and what every worker decodes once per generation.
+///
+/// This is the *output* of validation, not the YAML schema: every reference is resolved
+/// (a model's route exists, a backend's provider exists), every default is filled in, and
+/// credentials are resolved to values. Workers trust it without re-checking. It must stay
+/// `Codable` (it is the snapshot payload) and cheap to turn into lookup tables.
+public struct GatewayConfig: Codable, Sendable, Equatable {
+    /// Schema version of the YAML the config was compiled from (currently 1).
+    public var version: Int
+    public var listeners: [Listener]
+    public var limits: Limits
+    public var providers: [Provider]
+    public var models: [Model]
+    public var routes: [Route]
+    public var apiKeys: [APIKey]
+    /// When set, `tollgate serve` also runs the built-in mock provider as a supervised child.
+    public var mockProvider: MockProviderSettings?
+
+    public init(
+        version: Int = 1,
+        listeners: [Listener],
+        limits: Limits = Limits(),
+        providers: [Provider],
+        models: [Model],
+        routes: [Route],
+        apiKeys: [APIKey],
+        mockProvider: MockProviderSettings? = nil
+    ) {
+        self.version = version
+        self.listeners = listeners
+        self.limits = limits
+        self.providers = providers
+        self.models = models
+        self.routes = routes
+        self.apiKeys = apiKeys
+        self.mockProvider = mockProvider
+    }
+}
+
+extension GatewayConfig {
+    /// An address the workers accept client connections on (bound with SO_REUSEPORT by each).
+    public struct Listener: Codable, Sendable, Equatable {
+        public var address: String
+        public var port: Int
+        public init(address: String, port: Int) {
+            self.address = address
+            self.port = port
+        }
+    }
+
+    /// Every bound the data plane enforces. Each has a default, so an empty `limits:` section
+    /// still yields a gateway that cannot be exhausted by one slow or oversized client.
+    public struct Limits: Codable, Sendable, Equatable {
+        /// Largest request body accepted; larger gets 413. Default 10 MiB.
+        public var maxBodyBytes: Int = 10 * 1024 * 1024
+        /// Largest total size of request line + headers; larger gets 431. Default 32 KiB.
+        public var maxHeaderBytes: Int = 32 * 1024
+        /// Time a client has to send a complete request once it started one; else 408. Default 30 s.
+        public var requestReadTimeoutMs: Int = 30_000
+        /// Idle keep-alive connections are closed after this long. Default 75 s.
+        public var idleTimeoutMs: Int = 75_000
+        /// TCP (+TLS) connect to an upstream. Default 5 s.
+        public var upstreamConnectTimeoutMs: Int = 5_000
+        /// From request sent to response head received. Default 300 s (non-streaming
+        /// completions only answer when the whole generation is done).
+        public var upstreamFirstByteTimeoutMs: Int = 300_000
+        /// Longest silence between two body chunks of an upstream response. Default 120 s.
+        public var upstreamIdleTimeoutMs: Int = 120_000
+        /// Client connections one worker holds at most; more are closed at accept. Default 10000.
+        public var maxConnectionsPerWorker: Int = 10_000
+        /// Idle keep-alive connections kept per upstream per event loop. Default 64.
+        public var upstreamMaxIdleConnections: Int = 64
+        /// How long SIGTERM waits for in-flight requests (streams included). Default 30 s.
+        public var shutdownGraceMs: Int = 30_000
+        /// Longest `retry-after` the router will wait out within one request when nothing else
+        /// is left to try. Default 0: never wait, fail over or fail fast.
+        public var maxRetryAfterWaitMs: Int = 0
+
+        public init() {}
+    }
+
+    /// Where a provider kind's adapter differs from plain OpenAI is the adapter's concern; the
+    /// data plane foundation knows `openai` and `openai-compatible` (same wire format).
+    public enum ProviderKind: String, Codable, Sendable, Equatable, CaseIterable {
+        case openai
+        case openaiCompatible = "openai-compatible"
+    }
+
+    /// An upstream API endpoint and how to authenticate to it.
+    public struct Provider: Codable, Sendable, Equatable {
+        public var name: String
+        public var kind: ProviderKind
+        /// Scheme, host, optional port and path prefix, e.g. `https://api.openai.com/v1`.
+        /// Request paths are appended after the prefix with the front's `/v1` stripped.
+        public var baseURL: String
+        /// Resolved credential (from env or file at compile time), sent as a bearer token.
+        public var apiKey: Secret?
+        /// Extra static headers sent upstream (e.g. `OpenAI-Organization`).
+        public var headers: [String: String]
+
+        public init(name: String, kind: ProviderKind, baseURL: String, apiKey: Secret? = nil, headers: [String: String] = [:]) {
+            self.name = name
+            self.kind = kind
+            self.baseURL = baseURL
+            self.apiKey = apiKey
+            self.headers = headers
+        }
+    }
+
+    /// A public model name clients send, and the route its requests walk by default.
+    public struct Model: Codable, Sendable, Equatable {
+        public var name: String
+        /// Name of the route in `routes`.
+        public var route: String
+        public init(name: String, route: String) {
+            self.name = name
+            self.route = route
+        }
+    }
+
+    /// A fallback chain: priorities are tried in order; inside one, backends by weight.
+    public struct Route: Codable, Sendable, Equatable {
+        public var name: String
+        public var priorities: [Priority]
+        /// Upper bound on upstream attempts for one client request (defaults to every backend).
+        public var maxAttempts: Int
+        public init(name: String, priorities: [Priority], maxAttempts: Int) {
+            self.name = name
+            self.priorities = priorities
+            self.maxAttempts = maxAttempts
+        }
+    }
+
+    public struct Priority: Codable, Sendable, Equatable {
+        public var backends: [Backend]
+        public init(backends: [Backend]) { self.backends = backends }
+    }
+
+    /// One upstream target: a provider and the model name to send it.
+    public struct Backend: Codable, Sendable, Equatable {
+        public var provider: String
+        public var model: String
+        /// Relative share within its priority; > 0.
+        public var weight: Int
+        public init(provider: String, model: String, weight: Int = 1) {
+            self.provider = provider
+            self.model = model
+            self.weight = weight
+        }
+        /// Stable identifier used in headers, logs and error bodies: `provider/model`.
+        public var id: String { "\(provider)/\(model)" }
+    }
+
+    /// A client credential, stored only as a hash.
+    public struct APIKey: Codable, Sendable, Equatable {
+        public var name: String
+        /// `sha256:` followed by 64 lowercase hex digits of SHA-256(plaintext key).
+        public var keyHash: String
+        /// Public model names this key may call; `["*"]` means all.
+        public var models: [String]
+        /// Per-key route overrides: public model name → route name.
+        public var routes: [String: String]
+        public init(name: String, keyHash: String, models: [String], routes: [String: String] = [:]) {
+            self.name = name
+            self.keyHash = keyHash
+            self.models = models
+            self.routes = routes
+        }
+    }
+
+    public struct MockProviderSettings: Codable, Sendable, Equatable {
+        public var address: String
+        public var port: Int
+        public init(address: String, port: Int) {
+            self.address = address
+            self.port = port
+        }
+    }
+}
+
+/// A credential value. Its descriptions never show the value, so a secret that ends up in a
+/// log line or an error message by accident prints as `<redacted>`.
+public struct Secret: Codable, Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    public let value: String
+    public init(_ value: String) { self.value = value }
+    public init(from decoder: any Decoder) throws {
+        self.value = try decoder.singleValueContainer().decode(String.self)
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(value)
+    }
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Config
+import CTollgate
+import Dispatch
+import Foundation
+import Logging
+import SharedState
+
+/// The controller process (`tollgate controller`, started by the supervisor).
+///
+/// Owns the config flow: on SIGHUP it re-reads the config source, validates and compiles it,
+/// and publishes a new snapshot generation; a config with errors is logged issue by issue and
+/// the last good snapshot stays in force. (The quota sync loop to Redis joins it later.)
+public enum ControllerMain {
+    public struct Options: Sendable {
+        public var configPath: String
+        public var runDirectory: String
+        public init(configPath: String, runDirectory: String) {
+            self.configPath = configPath
+            self.runDirectory = runDirectory
+        }
+    }
+
+    public static func run(_ options: Options) -> Never {
+        _ = tg_set_parent_death_signal(SIGTERM)
+        let logger = Logger(label: "tollgate.controller")
+        let paths = RunPaths(runDirectory: options.runDirectory)
+        let publisher: SnapshotPublisher
+        do {
+            let block = try ControlBlock.open(path: paths.controlBlock)
+            let existing = try? SnapshotFile.read(path: paths.snapshot)
+            publisher = SnapshotPublisher(configPath: options.configPath, paths: paths, controlBlock: block,
+                                          current: existing?.config)
+        } catch {
+            logger.critical("controller cannot start", metadata: ["error": "\(error)"])
+            exit(70)
+        }
+        let box = UncheckedBox(publisher)
+        let queue = DispatchQueue(label: "tollgate.controller")
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGHUP, SIGTERM, SIGINT, SIGQUIT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler {
+                if sig == SIGHUP {
+                    reload(box.value, logger: logger)
+                } else {
+                    exit(0)
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        logger.info("controller running", metadata: ["config": "\(options.configPath)"])
+        withExtendedLifetime(sources) {
+            dispatchMain()
+        }
+    }
+
+    static func reload(_ publisher: SnapshotPublisher, logger: Logger) {
+        do {
+            switch try publisher.publish(environment: ProcessInfo.processInfo.environment) {
+            case .published(let generation):
+                logger.info("config reloaded", metadata: ["generation": "\(generation)"])
+            case .unchanged(let generation):
+                logger.info("config unchanged; nothing to publish", metadata: ["generation": "\(generation)"])
+            }
+        } catch let error as ConfigLoadError {
+            logger.error("config reload rejected; the last good config stays in force",
+                         metadata: ["issues": .array(error.issues.map { .string($0.description) })])
+        } catch {
+            logger.error("config reload failed; the last good config stays in force", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Hands a value confined to one serial queue to that queue's closures.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Config
+import Controller
+import Dispatch
+import Foundation
+import Logging
+import SharedState
+
+/// `tollgate serve`: the supervisor. It validates the config (refusing to start on any
+/// error), creates the run directory, control block and first snapshot, then spawns the
+/// controller, the workers and (if configured) the mock provider, and supervises them.
+///
+/// Like nginx's master process it owns the signals: SIGHUP reloads the config through the
+/// controller with no worker restart (so no request is dropped), SIGTERM drains, SIGINT and
+/// SIGQUIT stop fast, and a child that dies is respawned with backoff.
+public enum SupervisorMain {
+    public struct Options: Sendable {
+        public var configPath: String
+        public var workers: Int
+        public var runDirectory: String?
+        public var logArguments: [String]
+        public var accessLog: Bool
+
+        public init(configPath: String, workers: Int, runDirectory: String?, logArguments: [String], accessLog: Bool) {
+            self.configPath = configPath
+            self.workers = workers
+            self.runDirectory = runDirectory
+            self.logArguments = logArguments
+            self.accessLog = accessLog
+        }
+    }
+
+    /// Why `tollgate serve` exited.
+    public enum ExitCode: Int32 {
+        /// Stopped by SIGTERM/SIGINT/SIGQUIT after a clean shutdown.
+        case stopped = 0
+        /// A worker or the controller could not start (port in use, unreadable run dir…).
+        case startupFailed = 1
+        /// The config has errors; each was printed with its path.
+        case configInvalid = 78
+        /// The run directory, control block or a child process could not be created.
+        case osError = 71
+    }
+
+    public static func run(_ options: Options) -> Int32 {
+        let logger = Logger(label: "tollgate.supervisor")
+        let config: GatewayConfig
+        do {
+            config = try ConfigLoader.load(path: options.configPath)
+        } catch {
+            FileHandle.standardError.write(Data("tollgate: config \(options.configPath) is invalid; not starting:\n\(error)\n".utf8))
+            return ExitCode.configInvalid.rawValue
+        }
+
+        let ownsRunDirectory = options.runDirectory == nil
+        let runDirectory = options.runDirectory ?? "/tmp/tollgate-\(getuid())-\(getpid())"
+        if mkdir(runDirectory, 0o700) != 0 && errno != EEXIST {
+            logger.critical("cannot create run directory", metadata: ["path": "\(runDirectory)", "error": "\(String(cString: strerror(errno)))"])
+            return ExitCode.osError.rawValue
+        }
+        let paths = RunPaths(runDirectory: runDirectory)
+        let controlBlock: ControlBlock
+        do {
+            controlBlock = try ControlBlock.create(path: paths.controlBlock, workerSlots: options.workers)
+            try SnapshotFile.write(config, generation: 1, to: paths.snapshot)
+            controlBlock.publishConfigGeneration(1)
+        } catch {
+            logger.critical("cannot prepare the run directory", metadata: ["error": "\(error)"])
+            return ExitCode.osError.rawValue
+        }
+
+        let supervisor = ProcessSupervisor(options: options, config: config, paths: paths, controlBlock: controlBlock,
+                                           ownsRunDirectory: ownsRunDirectory, logger: logger)
+        return supervisor.run()
+    }
+}

@@ -1,0 +1,123 @@
+import Config
+import Crypto
+import TollgateCore
+
+/// The worker's view of one config generation: `GatewayConfig` turned into the lookup tables
+/// the request path needs (no URL parsing, no string building, no linear scans per request).
+/// Immutable once built; a reload builds a new one and swaps the reference.
+public final class RuntimeConfig: Sendable {
+    public let generation: UInt64
+    public let source: GatewayConfig
+    public let limits: GatewayConfig.Limits
+    let modelsByName: [String: GatewayConfig.Model]
+    let routesByName: [String: CompiledRoute]
+    let keys: KeyTable
+    /// Public model names in config order (for `/v1/models`).
+    let modelNames: [String]
+
+    public init(_ config: GatewayConfig, generation: UInt64) throws(RuntimeConfigError) {
+        self.generation = generation
+        self.source = config
+        self.limits = config.limits
+        var providers: [String: CompiledProvider] = [:]
+        for p in config.providers {
+            guard let target = UpstreamTarget(baseURL: p.baseURL) else {
+                throw .invalidBaseURL(provider: p.name, url: p.baseURL)
+            }
+            providers[p.name] = CompiledProvider(
+                name: p.name, target: target,
+                authorization: p.apiKey.map { "Bearer \($0.value)" },
+                extraHeaders: p.headers.sorted { $0.key < $1.key })
+        }
+        var routes: [String: CompiledRoute] = [:]
+        for r in config.routes {
+            var priorities: [[CompiledBackend]] = []
+            for pr in r.priorities {
+                var level: [CompiledBackend] = []
+                for b in pr.backends {
+                    guard let provider = providers[b.provider] else {
+                        throw .unknownProvider(route: r.name, provider: b.provider)
+                    }
+                    level.append(CompiledBackend(id: b.id, provider: provider, model: b.model,
+                                                 quotedModel: Array(JSONWriter.quoted(b.model).utf8),
+                                                 weight: max(1, b.weight)))
+                }
+                priorities.append(level)
+            }
+            routes[r.name] = CompiledRoute(name: r.name, priorities: priorities, maxAttempts: max(1, r.maxAttempts))
+        }
+        var models: [String: GatewayConfig.Model] = [:]
+        for m in config.models {
+            guard routes[m.route] != nil else { throw .unknownRoute(model: m.name, route: m.route) }
+            models[m.name] = m
+        }
+        self.modelsByName = models
+        self.routesByName = routes
+        self.modelNames = config.models.map(\.name)
+        self.keys = try KeyTable(config.apiKeys, routes: routes)
+    }
+
+    /// The route a key's request for `model` walks: the key's override, else the model's own.
+    func route(for model: GatewayConfig.Model, key: KeyTable.Entry) -> CompiledRoute? {
+        if let override = key.routeOverrides[model.name] {
+            return routesByName[override]
+        }
+        return routesByName[model.route]
+    }
+}
+
+public enum RuntimeConfigError: Error, CustomStringConvertible, Equatable {
+    case invalidBaseURL(provider: String, url: String)
+    case unknownProvider(route: String, provider: String)
+    case unknownRoute(model: String, route: String)
+    case invalidKeyHash(key: String)
+
+    public var description: String {
+        switch self {
+        case .invalidBaseURL(let p, let url): return "provider \(p): base_url \(url) cannot be parsed"
+        case .unknownProvider(let r, let p): return "route \(r): unknown provider \(p)"
+        case .unknownRoute(let m, let r): return "model \(m): unknown route \(r)"
+        case .invalidKeyHash(let k): return "api key \(k): key_hash is not sha256:<64 hex>"
+        }
+    }
+}
+
+/// A provider with everything precomputed that goes on the wire.
+final class CompiledProvider: Sendable {
+    let name: String
+    let target: UpstreamTarget
+    /// `Authorization` header value, or nil when the provider takes no credential.
+    let authorization: String?
+    let extraHeaders: [(key: String, value: String)]
+
+    init(name: String, target: UpstreamTarget, authorization: String?, extraHeaders: [(key: String, value: String)]) {
+        self.name = name
+        self.target = target
+        self.authorization = authorization
+        self.extraHeaders = extraHeaders
+    }
+}
+
+/// One backend of a route, with its upstream model name pre-quoted for the body rewrite.
+struct CompiledBackend: Sendable {
+    let id: String
+    let provider: CompiledProvider
+    let model: String
+    let quotedModel: [UInt8]
+    let weight: Int
+}
+
+struct CompiledRoute: Sendable {
+    let name: String
+    let priorities: [[CompiledBackend]]
+    let maxAttempts: Int
+
+    /// The route's shape as the fallback state machine sees it (weights only).
+    var plan: FallbackPlan {
+        FallbackPlan(priorities: priorities.map { $0.map(\.weight) }, maxAttempts: maxAttempts)
+    }
+
+    func backend(_ ref: FallbackPlan.BackendRef) -> CompiledBackend {
+        priorities[ref.priority][ref.index]
+    }
+}

@@ -1,0 +1,448 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import TollgateCore
+
+/// One client connection: reads a request (enforcing size and time limits), answers local
+/// endpoints, authenticates and validates API requests, and hands them to a `ProxyExchange`.
+///
+/// HTTP/1.1 with keep-alive; `HTTPServerPipelineHandler` in front of it guarantees one
+/// request at a time. Every error goes out in the OpenAI error shape with the right status,
+/// and a malformed request only ever costs its own connection.
+final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.ClientSink {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        /// Between requests (keep-alive).
+        case idle
+        case reading
+        /// A response was sent before the request ended (413…): ignore the rest, then close.
+        case discarding
+        case responding
+        case closed
+    }
+
+    private enum DeadlineKind {
+        case idle
+        case read
+    }
+
+    private let worker: WorkerContext
+    private var context: ChannelHandlerContext?
+    private var state: State = .idle
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var maxBody = 0
+    private(set) var clientKeepAlive = true
+    private var deadline: NIODeadline?
+    private var deadlineKind: DeadlineKind = .idle
+    private var exchange: ProxyExchange?
+    private var requestStart = NIODeadline.now()
+    private var requestID = ""
+    private var keyName: String?
+    private var modelName: String?
+
+    init(worker: WorkerContext) {
+        self.worker = worker
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        worker.register(self)
+        armIdleDeadline()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        teardown()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        teardown()
+        context.fireChannelInactive()
+    }
+
+    private func teardown() {
+        guard state != .closed else { return }
+        state = .closed
+        exchange?.clientClosed()
+        exchange = nil
+        deadline = nil
+        worker.unregister(self)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            exchange?.clientBecameWritable()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Raw bytes arrived (called by `RequestStartObserver`): a request has begun, so the
+    /// read deadline replaces the idle one even before the head is complete (slowloris).
+    func bytesArrived() {
+        if state == .idle, deadlineKind == .idle {
+            deadlineKind = .read
+            deadline = .now() + .milliseconds(Int64(worker.configStore.current.limits.requestReadTimeoutMs))
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            receivedHead(head)
+        case .body(var buffer):
+            guard state == .reading else { return }
+            if body.readableBytes + buffer.readableBytes > maxBody {
+                rejectEarly(.payloadTooLarge(limit: maxBody))
+                return
+            }
+            body.writeBuffer(&buffer)
+        case .end:
+            switch state {
+            case .reading:
+                deadline = nil
+                dispatch()
+            case .discarding:
+                close()
+            default:
+                break
+            }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parse = error as? HTTPParserError, state == .idle || state == .reading {
+            let limit = worker.configStore.current.limits.maxHeaderBytes
+            let gatewayError: GatewayError
+            switch parse {
+            case .headerOverflow:
+                gatewayError = .headersTooLarge(limit: limit)
+            default:
+                gatewayError = .badRequest("Malformed HTTP request: \(parse).", code: "malformed_http")
+            }
+            clientKeepAlive = false
+            if head == nil {
+                head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+            }
+            requestID = worker.makeRequestID()
+            state = .responding
+            respond(gatewayError)
+            return
+        }
+        close()
+    }
+
+    // MARK: - Requests
+
+    private func receivedHead(_ head: HTTPRequestHead) {
+        guard state == .idle else { return }
+        let config = worker.configStore.config()
+        let limits = config.limits
+        self.head = head
+        self.state = .reading
+        self.requestStart = .now()
+        self.keyName = nil
+        self.modelName = nil
+        self.clientKeepAlive = head.isKeepAlive && !worker.draining
+        self.requestID = Self.clientRequestID(head.headers) ?? worker.makeRequestID()
+        self.maxBody = limits.maxBodyBytes
+        self.deadlineKind = .read
+        self.deadline = requestStart + .milliseconds(Int64(limits.requestReadTimeoutMs))
+        body.clear()
+        worker.stats?.add(.requests)
+        if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > maxBody {
+            rejectEarly(.payloadTooLarge(limit: maxBody))
+        }
+    }
+
+    /// Answers before the request is complete; the connection cannot be reused afterwards.
+    private func rejectEarly(_ error: GatewayError) {
+        clientKeepAlive = false
+        state = .discarding
+        deadline = nil
+        respond(error)
+    }
+
+    private func dispatch() {
+        guard let head else { return }
+        state = .responding
+        let config = worker.configStore.config()
+        let (path, query) = Self.splitURI(head.uri)
+        switch path {
+        case "/v1/chat/completions", "/chat/completions":
+            guard head.method == .POST else { return respond(.methodNotAllowed("Use POST for \(path).", allow: "POST")) }
+            proxy(endpointPath: "/chat/completions", query: query, config: config)
+        case "/v1/embeddings", "/embeddings":
+            guard head.method == .POST else { return respond(.methodNotAllowed("Use POST for \(path).", allow: "POST")) }
+            proxy(endpointPath: "/embeddings", query: query, config: config)
+        case "/v1/models", "/models":
+            guard head.method == .GET else { return respond(.methodNotAllowed("Use GET for \(path).", allow: "GET")) }
+            listModels(config: config)
+        case "/healthz":
+            respondJSON(status: .ok, "{\"status\":\"ok\"}")
+        case "/readyz":
+            if worker.draining {
+                respondJSON(status: .serviceUnavailable, "{\"status\":\"draining\",\"generation\":\(config.generation)}")
+            } else {
+                respondJSON(status: .ok, "{\"status\":\"ready\",\"generation\":\(config.generation)}")
+            }
+        case "/metrics":
+            respondText(status: .ok, contentType: "text/plain; version=0.0.4", MetricsExporter.render(worker: worker, config: config))
+        default:
+            respond(.notFound("Invalid URL (\(head.method.rawValue) \(path))", code: "unknown_url"))
+        }
+    }
+
+    private func authenticate(_ config: RuntimeConfig) -> KeyTable.Entry? {
+        guard let head else { return nil }
+        if let auth = head.headers.first(name: "authorization") {
+            let utf8 = auth.utf8
+            guard utf8.count > 7, auth.prefix(7).lowercased() == "bearer " else { return nil }
+            return config.keys.authenticate(utf8.dropFirst(7))
+        }
+        if let key = head.headers.first(name: "x-api-key") {
+            return config.keys.authenticate(key.utf8)
+        }
+        return nil
+    }
+
+    private func proxy(endpointPath: String, query: String, config: RuntimeConfig) {
+        guard let head else { return }
+        guard let key = authenticate(config) else {
+            let presented = head.headers.contains(name: "authorization") || head.headers.contains(name: "x-api-key")
+            return respond(.unauthorized(presented
+                ? "Incorrect API key provided. Check the key you pass in the Authorization header."
+                : "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or in the 'x-api-key' header."))
+        }
+        keyName = key.name
+        let parsed: Result<(String, Range<Int>), GatewayError> = body.withUnsafeReadableBytes { raw in
+            let index: JSONObjectIndex
+            do {
+                index = try JSONScanner.scanObject(raw)
+            } catch {
+                return .failure(.badRequest("We could not parse the JSON body of your request: \(error). The API expects a JSON object.", code: "invalid_json"))
+            }
+            guard let member = index.member("model", in: raw) else {
+                return .failure(.badRequest("You must provide a model parameter.", code: "missing_model", param: "model"))
+            }
+            guard member.kind == .string, let name = JSONScanner.decodeString(raw, member.value), !name.isEmpty else {
+                return .failure(.badRequest("The model parameter must be a non-empty string.", code: "invalid_model", param: "model"))
+            }
+            return .success((name, member.value))
+        }
+        let modelName: String
+        let modelRange: Range<Int>
+        switch parsed {
+        case .failure(let error): return respond(error)
+        case .success(let (name, range)):
+            modelName = name
+            modelRange = range
+        }
+        self.modelName = modelName
+        guard let model = config.modelsByName[modelName] else {
+            return respond(.notFound("The model '\(modelName)' does not exist or you do not have access to it.", code: "model_not_found", param: "model"))
+        }
+        guard key.mayUse(model: modelName) else {
+            return respond(.forbidden("The API key '\(key.name)' is not allowed to use model '\(modelName)'.", code: "model_not_allowed"))
+        }
+        guard let route = config.route(for: model, key: key) else {
+            return respond(.serviceUnavailable("No route is configured for model '\(modelName)'.", code: "no_route"))
+        }
+        let request = ProxyExchange.Request(endpointPath: endpointPath, query: query, clientHead: head, body: body,
+                                            modelRange: modelRange, publicModel: modelName, requestID: requestID)
+        let exchange = ProxyExchange(sink: self, worker: worker, config: config, route: route, request: request)
+        self.exchange = exchange
+        exchange.start()
+    }
+
+    private func listModels(config: RuntimeConfig) {
+        guard let key = authenticate(config) else {
+            return respond(.unauthorized("You didn't provide a valid API key."))
+        }
+        keyName = key.name
+        var out = "{\"object\":\"list\",\"data\":["
+        var first = true
+        for name in config.modelNames where key.mayUse(model: name) {
+            if !first { out += "," }
+            first = false
+            out += "{\"id\":" + JSONWriter.quoted(name) + ",\"object\":\"model\",\"created\":0,\"owned_by\":\"tollgate\"}"
+        }
+        out += "]}"
+        respondJSON(status: .ok, out)
+    }
+
+    // MARK: - Responses
+
+    private func respond(_ error: GatewayError) {
+        var headers = HTTPHeaders()
+        for (name, value) in error.headers { headers.add(name: name, value: value) }
+        respondText(status: HTTPResponseStatus(statusCode: error.status), contentType: "application/json",
+                    error.openAIBody, extraHeaders: headers)
+    }
+
+    private func respondJSON(status: HTTPResponseStatus, _ json: String) {
+        respondText(status: status, contentType: "application/json", json)
+    }
+
+    private func respondText(status: HTTPResponseStatus, contentType: String, _ text: String, extraHeaders: HTTPHeaders = [:]) {
+        guard let context, let head else { return }
+        var headers = extraHeaders
+        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "content-length", value: String(text.utf8.count))
+        headers.add(name: "x-request-id", value: requestID)
+        if !clientKeepAlive { headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+        buffer.writeString(text)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        finishResponse(status: Int(status.code), backend: nil, attempts: 0, abort: false)
+    }
+
+    // MARK: - ClientSink
+
+    var clientIsWritable: Bool { context?.channel.isWritable ?? false }
+
+    func sendHead(_ head: HTTPResponseHead) {
+        context?.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    func sendBody(_ buffer: ByteBuffer) {
+        context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+
+    func flushClient() {
+        context?.flush()
+    }
+
+    func exchangeFinished(status: Int, backend: String?, attempts: Int, abort: Bool) {
+        exchange = nil
+        finishResponse(status: status, backend: backend, attempts: attempts, abort: abort)
+    }
+
+    func sendError(_ error: GatewayError, attempts: Int) {
+        exchange = nil
+        var headers = HTTPHeaders()
+        for (name, value) in error.headers { headers.add(name: name, value: value) }
+        headers.add(name: "x-tollgate-attempts", value: String(attempts))
+        respondText(status: HTTPResponseStatus(statusCode: error.status), contentType: "application/json",
+                    error.openAIBody, extraHeaders: headers)
+    }
+
+    private func finishResponse(status: Int, backend: String?, attempts: Int, abort: Bool) {
+        guard let context else { return }
+        switch status {
+        case 200..<300: worker.stats?.add(.responses2xx)
+        case 400..<500: worker.stats?.add(.responses4xx)
+        case 500..<600: worker.stats?.add(.responses5xx)
+        default: break
+        }
+        if worker.accessLog, let head {
+            let ms = Double((NIODeadline.now() - requestStart).nanoseconds) / 1_000_000
+            worker.logger.info("request", metadata: [
+                "request_id": "\(requestID)", "method": "\(head.method.rawValue)", "path": "\(Self.splitURI(head.uri).0)",
+                "status": "\(status)", "key": "\(keyName ?? "-")", "model": "\(modelName ?? "-")",
+                "backend": "\(backend ?? "-")", "attempts": "\(attempts)", "duration_ms": "\(ms)",
+            ])
+        }
+        if abort {
+            state = .closed
+            context.flush()
+            context.close(promise: nil)
+            return
+        }
+        let keepAlive = clientKeepAlive && !worker.draining
+        let wasDiscarding = state == .discarding
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            state = .idle
+            head = nil
+            body.clear()
+            if body.capacity > 64 * 1024 { body = ByteBuffer() }
+            armIdleDeadline()
+        } else if wasDiscarding {
+            // Tell the client now; the rest of its upload is read and dropped until it stops.
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            deadlineKind = .read
+            deadline = .now() + .seconds(2)
+        } else {
+            state = .closed
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    private func armIdleDeadline() {
+        deadlineKind = .idle
+        deadline = .now() + .milliseconds(Int64(worker.configStore.current.limits.idleTimeoutMs))
+    }
+
+    private func close() {
+        guard let context, state != .closed else { return }
+        state = .closed
+        context.close(promise: nil)
+    }
+
+    // MARK: - Worker hooks
+
+    func checkDeadlines(now: NIODeadline) {
+        exchange?.checkDeadline(now: now)
+        guard let deadline, now >= deadline else { return }
+        self.deadline = nil
+        switch (state, deadlineKind) {
+        case (.idle, _), (.discarding, _):
+            // Idle too long, or headers trickling in too slowly (no request to answer yet).
+            close()
+        case (.reading, _):
+            clientKeepAlive = false
+            state = .responding
+            respond(.requestTimeout("The request was not received completely within \(worker.configStore.current.limits.requestReadTimeoutMs) ms."))
+        default:
+            break
+        }
+    }
+
+    /// Graceful shutdown: an idle connection closes now; a busy one after its response.
+    func drain() {
+        if state == .idle && deadlineKind == .idle {
+            close()
+        } else {
+            clientKeepAlive = false
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func splitURI(_ uri: String) -> (String, String) {
+        guard let q = uri.firstIndex(of: "?") else { return (uri, "") }
+        return (String(uri[..<q]), String(uri[uri.index(after: q)...]))
+    }
+
+    /// A client-supplied request id is kept when it is short and printable, so callers can
+    /// correlate their logs with ours.
+    static func clientRequestID(_ headers: HTTPHeaders) -> String? {
+        guard let id = headers.first(name: "x-request-id"), !id.isEmpty, id.utf8.count <= 128,
+              id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+        return id
+    }
+}
+
+/// Sits before the HTTP decoder and tells the connection handler that bytes of a new request
+/// arrived, so a client that trickles its headers is timed out like one that trickles a body.
+final class RequestStartObserver: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private weak var handler: GatewayConnectionHandler?
+
+    init(handler: GatewayConnectionHandler) {
+        self.handler = handler
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        handler?.bytesArrived()
+        context.fireChannelRead(data)
+    }
+}

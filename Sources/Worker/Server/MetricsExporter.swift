@@ -1,0 +1,23 @@
+import SharedState
+
+/// Renders the pod-wide counters from the control block in the Prometheus text format, so a
+/// scrape of any one worker reports every worker of the pod.
+enum MetricsExporter {
+    static func render(worker: WorkerContext, config: RuntimeConfig) -> String {
+        var out = ""
+        out += "# HELP tollgate_config_generation Config snapshot generation this worker serves.\n"
+        out += "# TYPE tollgate_config_generation gauge\n"
+        out += "tollgate_config_generation \(config.generation)\n"
+        guard let block = worker.controlBlock else { return out }
+        for counter in WorkerStats.Counter.allCases where counter != .pid && counter != .configGeneration {
+            let kind = counter == .activeConnections ? "gauge" : "counter"
+            out += "# TYPE \(counter.metricName) \(kind)\n"
+            for slot in 0..<block.workerSlots {
+                let stats = block.stats(slot: slot)
+                guard stats.value(.pid) != 0 else { continue }
+                out += "\(counter.metricName){worker=\"\(slot)\"} \(stats.value(counter))\n"
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,429 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import TollgateCore
+
+/// One client request's trip upstream: walks the route's fallback chain (driven by the pure
+/// `FallbackStateMachine`), and once a backend answers with a non-retriable status, relays
+/// its response to the client part by part with backpressure.
+///
+/// Lives on the worker's event loop. Its only link to the client is `ClientSink`, so it does
+/// not know about HTTP/1 connection state; its only link to the network is the pool.
+///
+/// Confined to the worker's single event loop; it is marked `Sendable` only so it can be
+/// captured by that loop's future callbacks and scheduled tasks. Never touch it elsewhere.
+final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
+    /// What the exchange needs from the client side of the connection.
+    protocol ClientSink: AnyObject {
+        var clientIsWritable: Bool { get }
+        var clientKeepAlive: Bool { get }
+        func sendHead(_ head: HTTPResponseHead)
+        func sendBody(_ buffer: ByteBuffer)
+        func flushClient()
+        /// The response is complete (or aborted when `abort` is set: close the connection).
+        func exchangeFinished(status: Int, backend: String?, attempts: Int, abort: Bool)
+        func sendError(_ error: GatewayError, attempts: Int)
+    }
+
+    /// What the client asked for, prepared once.
+    struct Request {
+        let endpointPath: String
+        let query: String
+        let clientHead: HTTPRequestHead
+        let body: ByteBuffer
+        /// Byte range of the `model` value inside `body` (quotes included).
+        let modelRange: Range<Int>
+        let publicModel: String
+        let requestID: String
+    }
+
+    private enum State {
+        case idle
+        case connecting(FallbackPlan.BackendRef)
+        case waitingHead(FallbackPlan.BackendRef, UpstreamConnection)
+        case streaming(FallbackPlan.BackendRef, UpstreamConnection)
+        case finished
+    }
+
+    private unowned let sink: ClientSink
+    private let worker: WorkerContext
+    private let config: RuntimeConfig
+    private let route: CompiledRoute
+    private let request: Request
+    private var machine: FallbackStateMachine
+    private var state: State = .idle
+    /// Bumped per attempt so late callbacks of an abandoned attempt are ignored.
+    private var attemptToken = 0
+    private var staleRetryUsed = false
+    private var deadline: NIODeadline?
+    private var readPaused = false
+    private var isEventStream = false
+    private var servedStatus = 0
+
+    init(sink: ClientSink, worker: WorkerContext, config: RuntimeConfig, route: CompiledRoute, request: Request) {
+        self.sink = sink
+        self.worker = worker
+        self.config = config
+        self.route = route
+        self.request = request
+        var cooling: [FallbackPlan.BackendRef: Int] = [:]
+        if !worker.cooldowns.isEmpty {
+            let now = NIODeadline.now()
+            for (p, level) in route.priorities.enumerated() {
+                for (i, backend) in level.enumerated() {
+                    if let until = worker.cooldowns[backend.id], until > now {
+                        cooling[FallbackPlan.BackendRef(priority: p, index: i)] = Int((until - now).nanoseconds / 1_000_000)
+                    }
+                }
+            }
+        }
+        self.machine = FallbackStateMachine(plan: route.plan, coolingDown: cooling,
+                                            maxRetryAfterWaitMs: config.limits.maxRetryAfterWaitMs,
+                                            seed: worker.nextRandom())
+    }
+
+    func start() {
+        advance()
+    }
+
+    // MARK: - Walking the chain
+
+    private func advance() {
+        switch machine.next() {
+        case .attempt(let ref):
+            attempt(ref, forceNewConnection: false)
+        case .wait(let ms, let ref):
+            state = .connecting(ref)
+            attemptToken += 1
+            let token = attemptToken
+            worker.eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) { [weak self] in
+                guard let self, self.attemptToken == token, case .connecting = self.state else { return }
+                self.attempt(ref, forceNewConnection: false)
+            }
+        case .exhausted(let exhaustion):
+            fail(exhaustion)
+        }
+    }
+
+    private func attempt(_ ref: FallbackPlan.BackendRef, forceNewConnection: Bool) {
+        let backend = route.backend(ref)
+        state = .connecting(ref)
+        attemptToken += 1
+        let token = attemptToken
+        worker.stats?.add(.upstreamAttempts)
+        if machine.attempts > 1 || forceNewConnection {
+            worker.stats?.add(.fallbacks)
+        }
+        let limits = config.limits
+        deadline = nil
+        worker.pool.acquire(backend.provider.target,
+                            connectTimeout: .milliseconds(Int64(limits.upstreamConnectTimeoutMs)),
+                            forceNew: forceNewConnection)
+            .whenComplete { [weak self] result in
+                guard let self else {
+                    if case .success(let (conn, _)) = result { conn.close() }
+                    return
+                }
+                guard self.attemptToken == token, case .connecting = self.state else {
+                    if case .success(let (conn, _)) = result { conn.close() }
+                    return
+                }
+                switch result {
+                case .success(let (conn, reused)):
+                    self.send(to: conn, backend: backend, ref: ref, reused: reused)
+                case .failure(let error):
+                    let failure: FallbackStateMachine.Failure
+                    if case ChannelError.connectTimeout = error {
+                        failure = .timeout(.connect)
+                    } else {
+                        failure = .connectFailed(Self.describe(error))
+                    }
+                    self.attemptFailed(failure, backend: backend)
+                }
+            }
+    }
+
+    private func send(to conn: UpstreamConnection, backend: CompiledBackend, ref: FallbackPlan.BackendRef, reused: Bool) {
+        conn.lease(to: self)
+        state = .waitingHead(ref, conn)
+        staleCandidate = reused
+        let target = backend.provider.target
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(12)
+        headers.add(name: "host", value: target.hostHeader)
+        headers.add(name: "content-type", value: "application/json")
+        if let auth = backend.provider.authorization {
+            headers.add(name: "authorization", value: auth)
+        }
+        for (name, value) in backend.provider.extraHeaders {
+            headers.add(name: name, value: value)
+        }
+        for name in Self.forwardedClientHeaders {
+            for value in request.clientHead.headers[name] {
+                headers.add(name: name, value: value)
+            }
+        }
+        headers.add(name: "x-request-id", value: request.requestID)
+
+        let body: ByteBuffer = request.body.withUnsafeReadableBytes { raw in
+            let rewritten = JSONWriter.replacing(raw, [(request.modelRange, backend.quotedModel)])
+            var buffer = conn.channel.allocator.buffer(capacity: rewritten.count)
+            buffer.writeBytes(rewritten)
+            return buffer
+        }
+        headers.add(name: "content-length", value: String(body.readableBytes))
+        var uri = target.basePath + request.endpointPath
+        if !request.query.isEmpty { uri += "?" + request.query }
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: headers)
+        conn.write(head: head, body: body)
+        conn.read()
+        deadline = .now() + .milliseconds(Int64(config.limits.upstreamFirstByteTimeoutMs))
+    }
+
+    /// Whether the current connection came from the pool (a failure before any response byte
+    /// then most likely means the server closed it while idle: retry once on a fresh one).
+    private var staleCandidate = false
+
+    private func attemptFailed(_ failure: FallbackStateMachine.Failure, backend: CompiledBackend) {
+        worker.stats?.add(.upstreamFailures)
+        worker.logger.warning("upstream attempt failed", metadata: [
+            "request_id": "\(request.requestID)", "backend": "\(backend.id)", "reason": "\(failure.summary)",
+        ])
+        if case .status(let code, let retryAfterMs?) = failure, code == 429 || code == 503 {
+            worker.cooldowns[backend.id] = .now() + .milliseconds(Int64(min(retryAfterMs, 300_000)))
+        }
+        state = .idle
+        deadline = nil
+        machine.attemptFailed(failure)
+        advance()
+    }
+
+    private func fail(_ exhaustion: FallbackStateMachine.Exhaustion) {
+        state = .finished
+        deadline = nil
+        var tried: [String] = []
+        var attemptsJSON: [String] = []
+        for record in exhaustion.records {
+            let id = route.backend(record.backend).id
+            let what: String
+            switch record.outcome {
+            case .failed(let f): what = f.summary
+            case .skippedCoolingDown(let ms): what = "skipped: cooling down after retry-after (\(ms) ms left)"
+            }
+            tried.append("\(id): \(what)")
+            attemptsJSON.append("{\"backend\":\(JSONWriter.quoted(id)),\"outcome\":\(JSONWriter.quoted(what))}")
+        }
+        let message = "No backend could serve model '\(request.publicModel)' (route '\(route.name)'). Tried: "
+            + (tried.isEmpty ? "nothing" : tried.joined(separator: "; "))
+        let code: String
+        switch exhaustion.status {
+        case 503: code = "upstream_unavailable"
+        case 504: code = "upstream_timeout"
+        default: code = "upstream_error"
+        }
+        var error = GatewayError(status: exhaustion.status, type: "server_error", code: code, message: message,
+                                 extraJSONMembers: [("attempts", "[" + attemptsJSON.joined(separator: ",") + "]")])
+        if let ra = exhaustion.retryAfterSeconds {
+            error.headers.append(("retry-after", String(ra)))
+        }
+        sink.sendError(error, attempts: machine.attempts)
+    }
+
+    // MARK: - UpstreamResponseDelegate
+
+    func upstreamHead(_ head: HTTPResponseHead) {
+        guard case .waitingHead(let ref, let conn) = state else { return }
+        let backend = route.backend(ref)
+        let status = Int(head.status.code)
+        if FallbackStateMachine.isRetriable(status: status) {
+            // Nothing reached the client yet: drop this connection and try the next backend.
+            conn.close()
+            attemptFailed(.status(status, retryAfterMs: Self.retryAfterMs(head.headers)), backend: backend)
+            return
+        }
+        servedStatus = status
+        state = .streaming(ref, conn)
+        deadline = .now() + .milliseconds(Int64(config.limits.upstreamIdleTimeoutMs))
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(head.headers.count + 4)
+        for (name, value) in head.headers {
+            if Self.isHopByHop(name) { continue }
+            if name.utf8.count == 12, name.lowercased() == "x-request-id" {
+                headers.add(name: "x-upstream-request-id", value: value)
+                continue
+            }
+            headers.add(name: name, value: value)
+        }
+        isEventStream = head.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
+        headers.add(name: "x-request-id", value: request.requestID)
+        headers.add(name: "x-tollgate-backend", value: backend.id)
+        headers.add(name: "x-tollgate-attempts", value: String(machine.attempts))
+        if !sink.clientKeepAlive {
+            headers.add(name: "connection", value: "close")
+        }
+        sink.sendHead(HTTPResponseHead(version: request.clientHead.version, status: head.status, headers: headers))
+    }
+
+    func upstreamBody(_ buffer: ByteBuffer) {
+        guard case .streaming = state else { return }
+        sink.sendBody(buffer)
+    }
+
+    func upstreamEnd() {
+        guard case .streaming(let ref, let conn) = state else { return }
+        state = .finished
+        deadline = nil
+        conn.reusable = true
+        worker.pool.release(conn)
+        sink.flushClient()
+        sink.exchangeFinished(status: servedStatus, backend: route.backend(ref).id, attempts: machine.attempts, abort: false)
+    }
+
+    func upstreamReadComplete() {
+        switch state {
+        case .waitingHead(_, let conn):
+            conn.read()
+        case .streaming(_, let conn):
+            sink.flushClient()
+            deadline = .now() + .milliseconds(Int64(config.limits.upstreamIdleTimeoutMs))
+            if sink.clientIsWritable {
+                conn.read()
+            } else {
+                readPaused = true
+            }
+        default:
+            break
+        }
+    }
+
+    func upstreamFailed(_ error: any Error) {
+        switch state {
+        case .waitingHead(let ref, let conn):
+            conn.close()
+            let backend = route.backend(ref)
+            if staleCandidate && !staleRetryUsed {
+                // A pooled connection the server had already closed: not the backend's fault.
+                staleRetryUsed = true
+                state = .idle
+                attemptWithFreshConnection(ref)
+                return
+            }
+            attemptFailed(.connectionReset, backend: backend)
+        case .streaming(let ref, let conn):
+            conn.close()
+            abortMidResponse(reason: "upstream connection failed mid-response: \(Self.describe(error))", backend: route.backend(ref).id)
+        default:
+            break
+        }
+    }
+
+    private func attemptWithFreshConnection(_ ref: FallbackPlan.BackendRef) {
+        attempt(ref, forceNewConnection: true)
+    }
+
+    // MARK: - Client events
+
+    func clientBecameWritable() {
+        guard readPaused, case .streaming(_, let conn) = state else { return }
+        readPaused = false
+        conn.read()
+    }
+
+    /// The client went away: release everything, never pool a half-read connection.
+    func clientClosed() {
+        switch state {
+        case .waitingHead(_, let conn), .streaming(_, let conn):
+            conn.close()
+        default:
+            break
+        }
+        attemptToken += 1
+        state = .finished
+        deadline = nil
+    }
+
+    func checkDeadline(now: NIODeadline) {
+        guard let deadline, now >= deadline else { return }
+        switch state {
+        case .waitingHead(let ref, let conn):
+            conn.close()
+            attemptFailed(.timeout(.firstByte), backend: route.backend(ref))
+        case .streaming(let ref, let conn):
+            conn.close()
+            abortMidResponse(reason: "upstream sent nothing for \(config.limits.upstreamIdleTimeoutMs) ms mid-response",
+                             backend: route.backend(ref).id)
+        default:
+            self.deadline = nil
+        }
+    }
+
+    /// Bytes already reached the client, so there is no falling back: for an event stream,
+    /// end with an error event the SDKs raise on; otherwise cut the connection so the client
+    /// sees a truncated body, never a silently short one.
+    private func abortMidResponse(reason: String, backend: String) {
+        state = .finished
+        deadline = nil
+        worker.stats?.add(.upstreamFailures)
+        worker.logger.warning("response aborted", metadata: [
+            "request_id": "\(request.requestID)", "backend": "\(backend)", "reason": "\(reason)",
+        ])
+        if isEventStream {
+            let error = GatewayError(status: 502, type: "server_error", code: "upstream_stream_interrupted",
+                                     message: "The upstream stream was interrupted: \(reason). The response is incomplete.")
+            var buffer = ByteBuffer()
+            buffer.writeString("data: ")
+            buffer.writeString(error.openAIBody)
+            buffer.writeString("\n\n")
+            sink.sendBody(buffer)
+            sink.flushClient()
+        }
+        sink.exchangeFinished(status: servedStatus, backend: backend, attempts: machine.attempts, abort: true)
+    }
+
+    // MARK: - Helpers
+
+    static let forwardedClientHeaders = ["accept", "user-agent", "openai-beta"]
+
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.lowercased() {
+        case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+             "set-cookie", "alt-svc":
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// `retry-after` in seconds or as an HTTP date is not worth parsing dates for; also
+    /// understands OpenAI's `retry-after-ms`.
+    static func retryAfterMs(_ headers: HTTPHeaders) -> Int? {
+        if let ms = headers.first(name: "retry-after-ms").flatMap({ Double($0.trimmingSpaces) }), ms >= 0 {
+            return Int(ms)
+        }
+        if let s = headers.first(name: "retry-after").flatMap({ Double($0.trimmingSpaces) }), s >= 0 {
+            return Int(s * 1000)
+        }
+        return nil
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError { return io.description }
+        if let ch = error as? ChannelError {
+            switch ch {
+            case .connectTimeout(let t): return "connect timeout after \(t.nanoseconds / 1_000_000) ms"
+            case .eof: return "connection closed by upstream"
+            default: return "\(ch)"
+            }
+        }
+        return "\(error)"
+    }
+}
+
+extension String {
+    var trimmingSpaces: Substring {
+        var s = Substring(self)
+        while s.first == " " || s.first == "\t" { s.removeFirst() }
+        while s.last == " " || s.last == "\t" { s.removeLast() }
+        return s
+    }
+}
