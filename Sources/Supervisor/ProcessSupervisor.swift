@@ -7,9 +7,13 @@ import Foundation
 import Logging
 import SharedState
 
-/// The supervisor's loop. Every piece of state lives on one serial queue; signal handlers are
+/// The supervisor's loop. Every piece of state lives on the main queue; signal handlers are
 /// DispatchSources on that queue, so (as in nginx's master loop) a signal only ever runs as an
 /// ordinary event between others, never in the middle of one.
+///
+/// It must be the main thread: children are spawned with a parent-death signal, which the
+/// kernel sends when the *thread* that spawned them exits, and only the main thread is sure
+/// to live as long as the process (libdispatch retires idle worker threads after seconds).
 final class ProcessSupervisor: @unchecked Sendable {
     private enum Phase: Equatable {
         case starting
@@ -31,14 +35,13 @@ final class ProcessSupervisor: @unchecked Sendable {
     private let ownsRunDirectory: Bool
     private let logger: Logger
     private let executable = ChildProcess.currentExecutable()
-    private let queue = DispatchQueue(label: "tollgate.supervisor")
+    private let queue = DispatchQueue.main
     private let policy = RestartPolicy()
     private var phase: Phase = .starting
     private var children: [pid_t: Child] = [:]
     private var histories: [String: RestartPolicy.History] = [:]
     private var sources: [DispatchSourceSignal] = []
     private var exitCode: Int32 = 0
-    private let done = DispatchSemaphore(value: 0)
 
     init(options: SupervisorMain.Options, config: GatewayConfig, paths: RunPaths, controlBlock: ControlBlock,
          ownsRunDirectory: Bool, logger: Logger) {
@@ -50,15 +53,9 @@ final class ProcessSupervisor: @unchecked Sendable {
         self.logger = logger
     }
 
-    func run() -> Int32 {
+    func run() -> Never {
         queue.async { self.start() }
-        done.wait()
-        if ownsRunDirectory {
-            unlink(paths.snapshot)
-            unlink(paths.controlBlock)
-            rmdir(paths.runDirectory)
-        }
-        return exitCode
+        dispatchMain()
     }
 
     // MARK: - Start
@@ -266,7 +263,12 @@ final class ProcessSupervisor: @unchecked Sendable {
     private func finishIfIdle() {
         guard phase == .stopping, children.isEmpty else { return }
         logger.info("stopped", metadata: ["exit_code": "\(exitCode)"])
-        done.signal()
+        if ownsRunDirectory {
+            unlink(paths.snapshot)
+            unlink(paths.controlBlock)
+            rmdir(paths.runDirectory)
+        }
+        exit(exitCode)
     }
 
     private func monotonicMs() -> UInt64 {

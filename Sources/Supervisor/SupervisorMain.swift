@@ -73,6 +73,6 @@ public enum SupervisorMain {
 
         let supervisor = ProcessSupervisor(options: options, config: config, paths: paths, controlBlock: controlBlock,
                                            ownsRunDirectory: ownsRunDirectory, logger: logger)
-        return supervisor.run()
+        supervisor.run()
     }
 }

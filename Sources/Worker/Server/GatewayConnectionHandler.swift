@@ -42,6 +42,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
     private var requestID = ""
     private var keyName: String?
     private var modelName: String?
+    private var registered = false
 
     init(worker: WorkerContext) {
         self.worker = worker
@@ -51,6 +52,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        registered = true
         worker.register(self)
         armIdleDeadline()
     }
@@ -64,13 +66,17 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         context.fireChannelInactive()
     }
 
+    /// The channel is gone (or the handler removed): release the exchange and leave the
+    /// worker's registry exactly once, whatever state the request was in.
     private func teardown() {
-        guard state != .closed else { return }
         state = .closed
         exchange?.clientClosed()
         exchange = nil
         deadline = nil
-        worker.unregister(self)
+        if registered {
+            registered = false
+            worker.unregister(self)
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

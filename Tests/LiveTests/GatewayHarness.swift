@@ -1,0 +1,179 @@
+import Foundation
+import Testing
+import TollgateTesting
+
+/// Starts the real `tollgate` binary — a mock provider and `tollgate serve` — on ephemeral
+/// loopback ports, for one test. Everything it started is killed when it is released.
+final class GatewayHarness: @unchecked Sendable {
+    static let demoKey = "tg-test-key-1"
+    static let demoKeyHash = "sha256:" + sha256Hex(demoKey)
+    static let limitedKey = "tg-test-key-limited"
+    static let limitedKeyHash = "sha256:" + sha256Hex(limitedKey)
+
+    let dir: TempDirectory
+    let mock: ChildProcess
+    let mockPort: Int
+    private(set) var gateway: ChildProcess?
+    private(set) var port = 0
+    let configPath: String
+
+    /// - Parameter config: builds the YAML from the mock's port and the listener port.
+    init(workers: Int = 2, extraLimits: String = "", config: ((Int, Int) -> String)? = nil) throws {
+        dir = try TempDirectory()
+        mock = try ChildProcess(executable: TestBinary.tollgatePath,
+                                arguments: ["mock-provider", "--host", "127.0.0.1", "--port", "0"])
+        let line = try mock.waitForOutput(containing: "listening on", timeout: 15)
+        guard let portText = line.split(separator: ":").last, let p = Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw HarnessError("cannot parse the mock provider's port from: \(line)")
+        }
+        mockPort = p
+        port = try freeLoopbackPort()
+        let yaml = config?(mockPort, port) ?? Self.defaultConfig(mockPort: mockPort, port: port, extraLimits: extraLimits)
+        configPath = try dir.write("tollgate.yaml", yaml)
+        try startGateway(workers: workers)
+    }
+
+    func startGateway(workers: Int) throws {
+        let gw = try ChildProcess(executable: TestBinary.tollgatePath,
+                                  arguments: ["serve", "--config", configPath, "--workers", String(workers),
+                                              "--run-dir", dir.file("run")])
+        gateway = gw
+        _ = try gw.waitForOutput(containing: "tollgate ready", timeout: 30)
+    }
+
+    func rewriteConfig(_ yaml: String) throws {
+        _ = try dir.write("tollgate.yaml", yaml)
+    }
+
+    func client() -> HTTPTestClient {
+        HTTPTestClient(port: port, timeout: 15)
+    }
+
+    static func defaultConfig(mockPort: Int, port: Int, extraLimits: String = "", chatBackend: String = "gpt-4o-mini") -> String {
+        """
+        version: 1
+        listeners:
+          - address: 127.0.0.1
+            port: \(port)
+        limits:
+          shutdown_grace_ms: 10000
+        \(extraLimits)
+        providers:
+          - name: mock
+            kind: openai-compatible
+            base_url: http://127.0.0.1:\(mockPort)/v1
+          - name: flaky
+            kind: openai-compatible
+            base_url: http://127.0.0.1:\(mockPort)/v1
+          - name: dead
+            kind: openai-compatible
+            base_url: http://127.0.0.1:1/v1
+        models:
+          - name: gpt-4o-mini
+            route: chat
+          - name: text-embedding-3-small
+            provider: mock
+          - name: fallback-503
+            route: fallback-503
+          - name: fallback-dead
+            route: fallback-dead
+          - name: all-fail
+            route: all-fail
+          - name: private-model
+            provider: mock
+            upstream_model: mock-small
+        routes:
+          - name: chat
+            priorities:
+              - backends:
+                  - provider: mock
+                    model: \(chatBackend)
+          - name: fallback-503
+            priorities:
+              - backends:
+                  - provider: flaky
+                    model: mock-small+fault=503
+              - backends:
+                  - provider: mock
+                    model: mock-small
+          - name: fallback-dead
+            priorities:
+              - backends:
+                  - provider: dead
+                    model: mock-small
+              - backends:
+                  - provider: mock
+                    model: mock-small
+          - name: all-fail
+            priorities:
+              - backends:
+                  - provider: flaky
+                    model: mock-small+fault=500
+              - backends:
+                  - provider: dead
+                    model: mock-small
+        api_keys:
+          - name: tester
+            key_hash: "\(demoKeyHash)"
+            models: ["*"]
+          - name: limited
+            key_hash: "\(limitedKeyHash)"
+            models: [gpt-4o-mini]
+        """
+    }
+
+    deinit {
+        if let gateway, gateway.isRunning {
+            gateway.signal(SIGKILL)
+        }
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// SHA-256 via coreutils (the test targets do not link swift-crypto).
+func sha256Hex(_ s: String) -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["sha256sum"]
+    let inPipe = Pipe(), outPipe = Pipe()
+    p.standardInput = inPipe
+    p.standardOutput = outPipe
+    try! p.run()
+    inPipe.fileHandleForWriting.write(Data(s.utf8))
+    try! inPipe.fileHandleForWriting.close()
+    let out = outPipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(decoding: out, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+}
+
+func auth(_ key: String = GatewayHarness.demoKey) -> [(String, String)] {
+    [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")]
+}
+
+func chatBody(model: String = "gpt-4o-mini", content: String = "Hello there", stream: Bool = false, includeUsage: Bool = false) -> String {
+    var body = "{\"model\":\"\(model)\",\"messages\":[{\"role\":\"user\",\"content\":\"\(content)\"}]"
+    if stream { body += ",\"stream\":true" }
+    if includeUsage { body += ",\"stream_options\":{\"include_usage\":true}" }
+    return body + "}"
+}
+
+/// The direct children of `pid`, with their command lines (from /proc).
+func childProcesses(of pid: Int32) -> [(pid: Int32, cmdline: String)] {
+    var out: [(Int32, String)] = []
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    for entry in entries {
+        guard let child = Int32(entry),
+              let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 2, Int32(fields[1]) == pid else { continue }
+        let cmd = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline")))
+            .map { String(decoding: $0.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self) } ?? ""
+        out.append((child, cmd))
+    }
+    return out
+}
