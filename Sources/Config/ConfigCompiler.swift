@@ -7,6 +7,10 @@ import Yams
 struct ConfigCompiler {
     var reader = YAMLReader()
     let environment: [String: String]
+    /// Names declared by entries that have other errors still count for references, so one
+    /// mistake is reported once instead of cascading into "unknown provider" elsewhere.
+    var declaredProviders: [String] = []
+    var declaredRoutes: [String] = []
 
     init(environment: [String: String]) {
         self.environment = environment
@@ -24,10 +28,9 @@ struct ConfigCompiler {
         let listeners = compileListeners(top["listeners"])
         let limits = compileLimits(top["limits"])
         let providers = compileProviders(top["providers"])
-        let providerNames = providers.map(\.name)
-        var routes = compileRoutes(top["routes"], providers: providerNames)
-        let models = compileModels(top["models"], providers: providerNames, routes: &routes)
-        let keys = compileKeys(top["api_keys"], models: models.map(\.name), routes: routes.map(\.name))
+        var routes = compileRoutes(top["routes"], providers: declaredProviders)
+        let models = compileModels(top["models"], providers: declaredProviders, routes: &routes)
+        let keys = compileKeys(top["api_keys"], models: models.map(\.name), routes: declaredRoutes + routes.map(\.name))
         let mock = compileMock(top["mock_provider"])
         return GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
                              models: models, routes: routes, apiKeys: keys, mockProvider: mock)
@@ -119,6 +122,7 @@ struct ConfigCompiler {
             guard let m = reader.mapping(item, path, allowed: ["name", "kind", "base_url", "api_key_env", "api_key_file", "headers"],
                                          required: ["name", "kind", "base_url"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "provider")
+            if let name { declaredProviders.append(name) }
             var kind: GatewayConfig.ProviderKind?
             if let k = reader.string(m["kind"], "\(path).kind") {
                 kind = GatewayConfig.ProviderKind(rawValue: k)
@@ -194,6 +198,7 @@ struct ConfigCompiler {
             let path = "routes[\(i)]"
             guard let m = reader.mapping(item, path, allowed: ["name", "priorities", "max_attempts"], required: ["name", "priorities"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "route")
+            if let name { declaredRoutes.append(name) }
             var priorities: [GatewayConfig.Priority] = []
             var valid = true
             if let levels = reader.sequence(m["priorities"], "\(path).priorities") {
@@ -262,7 +267,7 @@ struct ConfigCompiler {
         if items.isEmpty { reader.issue("models", node, "at least one model is required") }
         var out: [GatewayConfig.Model] = []
         var names = Set<String>()
-        let routeNames = routes.map(\.name)
+        let routeNames = declaredRoutes
         for (i, item) in items.enumerated() {
             let path = "models[\(i)]"
             guard let m = reader.mapping(item, path, allowed: ["name", "route", "provider", "upstream_model"], required: ["name"]) else { continue }

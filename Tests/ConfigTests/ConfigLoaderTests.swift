@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+@testable import Config
+
+@Suite struct ConfigLoaderTests {
+    static let hash = APIKeyHash.hash(plaintext: "k")
+
+    static let minimal = """
+    version: 1
+    listeners: [{address: 127.0.0.1, port: 8080}]
+    providers:
+      - name: openai
+        kind: openai
+        base_url: https://api.openai.com/v1/
+        api_key_env: OPENAI_API_KEY
+    models:
+      - name: gpt-4o-mini
+        provider: openai
+    api_keys:
+      - name: app
+        key_hash: "\(hash)"
+        models: ["*"]
+    """
+
+    private func load(_ yaml: String, env: [String: String] = ["OPENAI_API_KEY": "sk-secret-value"]) throws(ConfigLoadError) -> GatewayConfig {
+        try ConfigLoader.load(yaml: yaml, source: "test.yaml", environment: env)
+    }
+
+    /// The issues of a config that must fail.
+    private func issues(_ yaml: String, env: [String: String] = ["OPENAI_API_KEY": "sk-secret-value"]) -> [ConfigIssue] {
+        do {
+            _ = try load(yaml, env: env)
+            Issue.record("expected the config to be rejected")
+            return []
+        } catch {
+            return error.issues
+        }
+    }
+
+    @Test func minimalConfigCompilesWithDefaults() throws {
+        let c = try load(Self.minimal)
+        #expect(c.listeners == [.init(address: "127.0.0.1", port: 8080)])
+        #expect(c.limits == GatewayConfig.Limits())
+        #expect(c.providers.first?.baseURL == "https://api.openai.com/v1", "trailing slash stripped")
+        #expect(c.providers.first?.apiKey?.value == "sk-secret-value")
+        #expect(c.models == [.init(name: "gpt-4o-mini", route: "model:gpt-4o-mini")])
+        #expect(c.routes == [.init(name: "model:gpt-4o-mini", priorities: [.init(backends: [.init(provider: "openai", model: "gpt-4o-mini")])], maxAttempts: 1)])
+        #expect(c.apiKeys.first?.keyHash == Self.hash)
+    }
+
+    @Test func shippedExamplesAreValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let quick = try ConfigLoader.load(path: root.appendingPathComponent("examples/quickstart.yaml").path, environment: [:])
+        #expect(quick.mockProvider == .init(address: "127.0.0.1", port: 9901))
+        #expect(quick.models.map(\.name) == ["gpt-4o-mini", "text-embedding-3-small", "demo-fallback"])
+        #expect(quick.routes.first { $0.name == "demo-fallback" }?.priorities.count == 2)
+        #expect(quick.apiKeys.first?.keyHash == APIKeyHash.hash(plaintext: "tg-demo-key-change-me"))
+
+        let prod = try ConfigLoader.load(path: root.appendingPathComponent("examples/production.yaml").path,
+                                         environment: ["OPENAI_API_KEY": "sk-1", "VLLM_API_KEY": "v-1", "AZURE_GATEWAY_KEY": "a-1"])
+        #expect(prod.routes.first { $0.name == "chat-tiered" }?.priorities.count == 3)
+        #expect(prod.limits.maxBodyBytes == 10 * 1024 * 1024)
+        #expect(prod.apiKeys.count == 2)
+    }
+
+    @Test func humanSizesAndDurations() throws {
+        let yaml = Self.minimal + """
+
+        limits:
+          max_body_bytes: 2MiB
+          max_header_bytes: 16KiB
+          request_read_timeout_ms: 15s
+          idle_timeout_ms: 2m
+          upstream_connect_timeout_ms: 250ms
+          shutdown_grace_ms: 45000
+        """
+        let c = try load(yaml)
+        #expect(c.limits.maxBodyBytes == 2 * 1024 * 1024)
+        #expect(c.limits.maxHeaderBytes == 16 * 1024)
+        #expect(c.limits.requestReadTimeoutMs == 15_000)
+        #expect(c.limits.idleTimeoutMs == 120_000)
+        #expect(c.limits.upstreamConnectTimeoutMs == 250)
+        #expect(c.limits.shutdownGraceMs == 45_000)
+    }
+
+    @Test func unknownKeysGetADidYouMeanHint() {
+        let found = issues(Self.minimal.replacingOccurrences(of: "base_url:", with: "base_ur:"))
+        #expect(found.contains(.init(path: "providers[0].base_ur", message: "unknown key (did you mean \"base_url\"?)", line: 6)))
+        #expect(found.contains { $0.path == "providers[0].base_url" && $0.message == "required key is missing" })
+        let far = issues(Self.minimal + "\nzzz: 1\n")
+        #expect(far.first?.path == "zzz")
+        #expect(far.first?.message.contains("valid keys here: version, listeners") == true)
+    }
+
+    @Test func typeErrorsSayWhatWasExpected() {
+        let found = issues(Self.minimal.replacingOccurrences(of: "port: 8080", with: "port: eighty"))
+        #expect(found == [.init(path: "listeners[0].port", message: "expected an integer, got \"eighty\"", line: 2)])
+        let list = issues(Self.minimal.replacingOccurrences(of: "listeners: [{address: 127.0.0.1, port: 8080}]", with: "listeners: 127.0.0.1"))
+        #expect(list.first?.message == "expected a list, got \"127.0.0.1\"")
+    }
+
+    @Test func unknownReferencesAreNamedWithTheirPath() {
+        let yaml = Self.minimal + """
+
+        routes:
+          - name: r
+            priorities:
+              - backends:
+                  - provider: opneai
+                    model: gpt-4o
+        """
+        let found = issues(yaml)
+        #expect(found.contains { $0.path == "routes[0].priorities[0].backends[0].provider" && $0.message == "unknown provider \"opneai\" (did you mean \"openai\"?)" })
+        #expect(found.first { $0.path.hasPrefix("routes[0]") }?.line == 19)
+    }
+
+    @Test func everyIssueIsReportedInOneRun() {
+        var yaml = Self.minimal.replacingOccurrences(of: "port: 8080", with: "port: 70000")
+        yaml = yaml.replacingOccurrences(of: "kind: openai", with: "kind: openia")
+        yaml = yaml.replacingOccurrences(of: "key_hash: \"\(Self.hash)\"", with: "key_hash: \"md5:abc\"")
+        let found = issues(yaml)
+        #expect(found.map(\.path).sorted() == ["api_keys[0].key_hash", "listeners[0].port", "providers[0].kind"])
+        #expect(found.contains { $0.message == "port must be between 1 and 65535, got 70000" })
+        #expect(found.contains { $0.message.hasPrefix("unknown provider kind \"openia\" (did you mean \"openai\"?)") })
+        #expect(found.contains { $0.message.contains("`tollgate keys hash`") })
+    }
+
+    @Test func duplicatesAreRejected() {
+        let yaml = """
+        version: 1
+        listeners: [{address: 127.0.0.1, port: 8080}, {address: 127.0.0.1, port: 8080}]
+        providers:
+          - {name: p, kind: openai-compatible, base_url: "http://localhost:8000"}
+          - {name: p, kind: openai-compatible, base_url: "http://localhost:8001"}
+        models: [{name: m, provider: p}, {name: m, provider: p}]
+        api_keys:
+          - {name: a, key_hash: "\(Self.hash)", models: [m]}
+          - {name: b, key_hash: "\(Self.hash)", models: [m]}
+        """
+        let found = issues(yaml)
+        #expect(found.contains { $0.path == "listeners[1]" && $0.message.hasPrefix("duplicate listener") })
+        #expect(found.contains { $0.path == "providers[1].name" && $0.message == "duplicate provider name \"p\"" })
+        #expect(found.contains { $0.path == "models[1].name" && $0.message == "duplicate model name \"m\"" })
+        #expect(found.contains { $0.path == "api_keys[1].key_hash" && $0.message.contains("already used by api_keys[0]") })
+    }
+
+    @Test func modelNeedsExactlyOneOfRouteAndProvider() {
+        let both = issues(Self.minimal.replacingOccurrences(of: "    provider: openai\n", with: "    provider: openai\n    route: x\n"))
+        #expect(both.contains { $0.path == "models[0]" && $0.message.contains("not both") })
+        let neither = issues(Self.minimal.replacingOccurrences(of: "    provider: openai\n", with: ""))
+        #expect(neither.contains { $0.path == "models[0]" && $0.message.hasPrefix("set route") })
+    }
+
+    @Test func missingCredentialIsAnErrorAndSecretsNeverAppear() {
+        let missing = issues(Self.minimal, env: [:])
+        #expect(missing == [.init(path: "providers[0].api_key_env", message: "environment variable OPENAI_API_KEY is not set or empty", line: 7)])
+        // The secret is set but something else is wrong: no message may contain it.
+        let other = issues(Self.minimal.replacingOccurrences(of: "port: 8080", with: "port: 0"))
+        #expect(!other.isEmpty)
+        let all = other.map(\.description).joined() + ConfigLoadError(source: "x", issues: other).description
+        #expect(!all.contains("sk-secret-value"))
+        #expect(Secret("sk-secret-value").description == "<redacted>")
+        #expect("\(Secret("sk-secret-value"))" == "<redacted>")
+    }
+
+    @Test func credentialFromFile() throws {
+        let path = NSTemporaryDirectory() + "tg-key-\(UUID().uuidString)"
+        try "  file-secret\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let c = try load(Self.minimal.replacingOccurrences(of: "api_key_env: OPENAI_API_KEY", with: "api_key_file: \(path)"), env: [:])
+        #expect(c.providers.first?.apiKey?.value == "file-secret")
+        let bad = issues(Self.minimal.replacingOccurrences(of: "api_key_env: OPENAI_API_KEY", with: "api_key_file: /nonexistent/key"), env: [:])
+        #expect(bad.first?.path == "providers[0].api_key_file")
+    }
+
+    @Test func limitsAreChecked() {
+        let yaml = Self.minimal + "\nlimits:\n  max_header_bytes: 200000\n  idle_timeout_ms: soon\n  max_body_bytes: 0\n"
+        let found = issues(yaml)
+        #expect(found.contains { $0.path == "limits.max_header_bytes" && $0.message.contains("80 KiB") })
+        #expect(found.contains { $0.path == "limits.idle_timeout_ms" && $0.message.contains("expected milliseconds") })
+        #expect(found.contains { $0.path == "limits.max_body_bytes" && $0.message.contains("greater than zero") })
+    }
+
+    @Test func yamlSyntaxErrorsHaveALine() {
+        let found = issues("version: 1\nlisteners: [\n  {address: 1\n")
+        #expect(found.count == 1)
+        #expect(found.first?.message.hasPrefix("YAML syntax error") == true)
+        #expect(found.first?.line != nil)
+    }
+
+    @Test func keyOverridesMustReferToUsableModelsAndRoutes() {
+        let yaml = Self.minimal.replacingOccurrences(of: "    models: [\"*\"]", with: "    models: [gpt-4o-mini]\n    routes: {gpt-4o-mini: premium, other: model:gpt-4o-mini}")
+        let found = issues(yaml)
+        #expect(found.contains { $0.path == "api_keys[0].routes.gpt-4o-mini" && $0.message == "unknown route \"premium\"" })
+        #expect(found.contains { $0.path == "api_keys[0].routes.other" && $0.message.contains("may not use model") })
+    }
+
+    @Test func apiKeyHashes() {
+        #expect(APIKeyHash.hash(plaintext: "abc") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(APIKeyHash.digest(ofStored: APIKeyHash.hash(plaintext: "abc"))?.count == 32)
+        #expect(APIKeyHash.digest(ofStored: "sha256:xyz") == nil)
+        #expect(APIKeyHash.digest(ofStored: "md5:" + String(repeating: "a", count: 64)) == nil)
+        #expect(APIKeyHash.digest(ofStored: "sha256:" + String(repeating: "g", count: 64)) == nil)
+    }
+}
