@@ -7,14 +7,16 @@ import Foundation
 import Logging
 import SharedState
 
-/// The supervisor's loop. Every piece of state lives on the main queue; signal handlers are
-/// DispatchSources on that queue, so (as in nginx's master loop) a signal only ever runs as an
-/// ordinary event between others, never in the middle of one.
+/// The supervisor's loop, nginx's master loop in Swift: the handled signals are blocked and
+/// collected with `sigtimedwait` on the main thread, so a signal only ever runs as an ordinary
+/// event between others, never in the middle of one; timers (respawn backoff, grace periods,
+/// readiness polling) run from the same loop. No other thread exists.
 ///
-/// It must be the main thread: children are spawned with a parent-death signal, which the
-/// kernel sends when the *thread* that spawned them exits, and only the main thread is sure
-/// to live as long as the process (libdispatch retires idle worker threads after seconds).
-final class ProcessSupervisor: @unchecked Sendable {
+/// It must be the main thread, and never Dispatch: children get a parent-death signal, which
+/// the kernel sends when the *thread* that spawned them exits. `dispatchMain()` exits the main
+/// thread and libdispatch retires idle worker threads after a few seconds, which would take
+/// every child down with them.
+final class ProcessSupervisor {
     private enum Phase: Equatable {
         case starting
         case running
@@ -35,12 +37,11 @@ final class ProcessSupervisor: @unchecked Sendable {
     private let ownsRunDirectory: Bool
     private let logger: Logger
     private let executable = ChildProcess.currentExecutable()
-    private let queue = DispatchQueue.main
+    private var timers: [(due: UInt64, action: () -> Void)] = []
     private let policy = RestartPolicy()
     private var phase: Phase = .starting
     private var children: [pid_t: Child] = [:]
     private var histories: [String: RestartPolicy.History] = [:]
-    private var sources: [DispatchSourceSignal] = []
     private var exitCode: Int32 = 0
 
     init(options: SupervisorMain.Options, config: GatewayConfig, paths: RunPaths, controlBlock: ControlBlock,
@@ -53,23 +54,42 @@ final class ProcessSupervisor: @unchecked Sendable {
         self.logger = logger
     }
 
+    static let handledSignals = [SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT]
+
     func run() -> Never {
-        queue.async { self.start() }
-        dispatchMain()
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in Self.handledSignals { sigaddset(&set, sig) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        start()
+        while true {
+            runDueTimers()
+            let now = monotonicMs()
+            let wait = min(250, timers.map { $0.due > now ? $0.due - now : 0 }.min() ?? 250)
+            var timeout = timespec(tv_sec: Int(wait / 1000), tv_nsec: Int(wait % 1000) * 1_000_000)
+            let sig = sigtimedwait(&set, nil, &timeout)
+            if sig > 0 {
+                handle(signal: sig)
+            }
+            // SIGCHLDs coalesce; reaping every turn never misses a child.
+            reap()
+        }
+    }
+
+    private func schedule(inMs delay: UInt64, _ action: @escaping () -> Void) {
+        timers.append((monotonicMs() + delay, action))
+    }
+
+    private func runDueTimers() {
+        let now = monotonicMs()
+        let due = timers.filter { $0.due <= now }
+        timers.removeAll { $0.due <= now }
+        for timer in due { timer.action() }
     }
 
     // MARK: - Start
 
     private func start() {
-        for sig in [SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT] {
-            // SIGCHLD keeps its default disposition (ignoring it would make the kernel reap
-            // children before we can see how they died).
-            if sig != SIGCHLD { signal(sig, SIG_IGN) }
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { [unowned self] in self.handle(signal: sig) }
-            source.resume()
-            sources.append(source)
-        }
         let log = options.logArguments
         var specs: [ChildSpec] = [ChildSpec(role: .controller, arguments: ["controller", "--config", options.configPath, "--run-dir", paths.runDirectory] + log)]
         if let mock = config.mockProvider {
@@ -128,7 +148,7 @@ final class ProcessSupervisor: @unchecked Sendable {
             fail(code: SupervisorMain.ExitCode.startupFailed.rawValue)
             return
         }
-        queue.asyncAfter(deadline: .now() + .milliseconds(25)) { [unowned self] in
+        schedule(inMs: 25) { [unowned self] in
             self.waitForReady(deadline: deadline)
         }
     }
@@ -138,7 +158,7 @@ final class ProcessSupervisor: @unchecked Sendable {
     private func handle(signal sig: Int32) {
         switch sig {
         case SIGCHLD:
-            reap()
+            break
         case SIGHUP:
             guard let (pid, _) = children.first(where: { $0.value.spec.role == .controller }) else {
                 logger.error("reload requested but the controller is not running; it will reload when respawned")
@@ -162,7 +182,7 @@ final class ProcessSupervisor: @unchecked Sendable {
         if !children.values.contains(where: { if case .worker = $0.spec.role { return true } else { return false } }) {
             stopAuxiliaries()
         }
-        queue.asyncAfter(deadline: .now() + .milliseconds(grace + 5_000)) { [unowned self] in
+        schedule(inMs: UInt64(grace + 5_000)) { [unowned self] in
             guard !self.children.isEmpty else { return }
             self.logger.error("children still running after the grace period; killing them")
             self.signalChildren(SIGKILL, workersOnly: false)
@@ -177,7 +197,7 @@ final class ProcessSupervisor: @unchecked Sendable {
         phase = .stopping
         logger.info("fast stop")
         signalChildren(SIGINT, workersOnly: false)
-        queue.asyncAfter(deadline: .now() + .seconds(3)) { [unowned self] in
+        schedule(inMs: 3_000) { [unowned self] in
             self.signalChildren(SIGKILL, workersOnly: false)
         }
         finishIfIdle()
@@ -254,7 +274,7 @@ final class ProcessSupervisor: @unchecked Sendable {
             logger.warning("child died unexpectedly; respawning", metadata: meta)
         }
         let spec = child.spec
-        queue.asyncAfter(deadline: .now() + .milliseconds(Int(decision.delayMs))) { [unowned self] in
+        schedule(inMs: decision.delayMs) { [unowned self] in
             guard self.phase == .running || self.phase == .starting else { return }
             self.spawn(spec)
         }
@@ -272,6 +292,8 @@ final class ProcessSupervisor: @unchecked Sendable {
     }
 
     private func monotonicMs() -> UInt64 {
-        DispatchTime.now().uptimeNanoseconds / 1_000_000
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
     }
 }

@@ -112,6 +112,20 @@ import TollgateTesting
         #expect(status == 0)
     }
 
+    /// Children must outlive idle threads of the supervisor: a parent-death signal tied to a
+    /// retired thread once drained every worker about five seconds after start.
+    @Test func childrenStayUpWhileTheGatewayIdles() throws {
+        let h = try GatewayHarness(workers: 2)
+        guard let gateway = h.gateway else { return }
+        let before = Set(childProcesses(of: gateway.pid).map(\.pid))
+        #expect(before.count == 3, "controller + 2 workers")
+        Thread.sleep(forTimeInterval: 7)
+        let after = Set(childProcesses(of: gateway.pid).map(\.pid))
+        #expect(before == after, "children were replaced while idle: \(gateway.output.suffix(2000))")
+        #expect(!gateway.output.contains("respawning"))
+        #expect(try h.client().postJSON("/v1/chat/completions", chatBody(), headers: auth()).status == 200)
+    }
+
     @Test func serveRefusesAnInvalidConfig() throws {
         let dir = try TempDirectory()
         let path = try dir.write("bad.yaml", """

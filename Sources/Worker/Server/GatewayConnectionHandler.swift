@@ -138,6 +138,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
             respond(gatewayError)
             return
         }
+        worker.logger.debug("client connection error", metadata: ["error": "\(error)", "state": "\(state)"])
         close()
     }
 

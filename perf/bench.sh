@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Tollgate's benchmark: the same wrk workload against (1) the mock provider directly,
+# (2) nginx reverse-proxying to it and (3) Tollgate (auth + routing) in front of it, in one run.
+# Prints req/s and p50/p99 for each and the Tollgate/nginx ratios; writes perf/results/<ts>.{json,md}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${TOLLGATE_BIN:-.build/release/tollgate}
+DURATION=${BENCH_DURATION:-10s}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+THREADS=${BENCH_THREADS:-2}
+WORKERS=${BENCH_WORKERS:-2}
+WARMUP=${BENCH_WARMUP:-2s}
+STREAM=${BENCH_STREAM:-0}
+
+for tool in wrk nginx curl python3; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || { echo "bench: $tool is missing (make bench installs it)" >&2; exit 1; }
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$BIN" ] || { echo "bench: $BIN not found; run: swift build -c release --product tollgate" >&2; exit 1; }
+
+DIR=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done
+  sleep 0.3
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_http() { # url name
+  for _ in $(seq 1 300); do
+    if curl -s -o /dev/null "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench: $2 did not come up within 30 s" >&2
+  [ -f "$DIR/$2.log" ] && tail -20 "$DIR/$2.log" >&2
+  exit 1
+}
+
+MOCK_PORT=$(free_port); NGINX_PORT=$(free_port); TG_PORT=$(free_port)
+KEY_HASH="sha256:$(printf %s tg-bench-key | sha256sum | cut -d' ' -f1)"
+
+"$BIN" mock-provider --host 127.0.0.1 --port "$MOCK_PORT" --threads 1 >"$DIR/mock.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$MOCK_PORT/healthz" mock
+
+sed -e "s#@DIR@#$DIR#g" -e "s/@MOCK_PORT@/$MOCK_PORT/g" -e "s/@LISTEN_PORT@/$NGINX_PORT/g" -e "s/@WORKERS@/$WORKERS/g" \
+  perf/nginx.conf.template >"$DIR/nginx.conf"
+"$NGINX" -c "$DIR/nginx.conf" -p "$DIR" >"$DIR/nginx.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$NGINX_PORT/healthz" nginx
+
+sed -e "s/@MOCK_PORT@/$MOCK_PORT/g" -e "s/@LISTEN_PORT@/$TG_PORT/g" -e "s/@KEY_HASH@/$KEY_HASH/g" \
+  perf/bench.yaml.template >"$DIR/tollgate.yaml"
+"$BIN" serve --config "$DIR/tollgate.yaml" --workers "$WORKERS" --run-dir "$DIR/run" >"$DIR/tollgate.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$TG_PORT/readyz" tollgate
+
+# Sanity: every target answers the workload with 200 before it is measured.
+for target in "mock:$MOCK_PORT" "nginx:$NGINX_PORT" "tollgate:$TG_PORT"; do
+  name=${target%%:*}; port=${target##*:}
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/chat/completions" \
+    -H 'Authorization: Bearer tg-bench-key' -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}')
+  [ "$code" = 200 ] || { echo "bench: $name answered $code to the workload" >&2; exit 1; }
+done
+
+run_wrk() { # name port
+  BENCH_STREAM=$STREAM wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s perf/wrk/chat.lua "http://127.0.0.1:$2" >/dev/null 2>&1 || true
+  BENCH_STREAM=$STREAM wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s perf/wrk/chat.lua "http://127.0.0.1:$2" >"$DIR/$1.wrk" 2>&1
+}
+run_wrk mock "$MOCK_PORT"
+run_wrk nginx "$NGINX_PORT"
+run_wrk tollgate "$TG_PORT"
+[ -n "${BENCH_DEBUG:-}" ] && cat "$DIR/tollgate.wrk" "$DIR/nginx.wrk"
+
+mkdir -p perf/results
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+python3 - "$DIR" "$STAMP" "$THREADS" "$CONNECTIONS" "$DURATION" "$WORKERS" "$STREAM" <<'PY'
+import json, os, platform, re, subprocess, sys
+d, stamp, threads, conns, duration, workers, stream = sys.argv[1:]
+
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s|m)", v)
+    n, u = float(m.group(1)), m.group(2)
+    return n / 1000 if u == "us" else n if u == "ms" else n * 1000 if u == "s" else n * 60000
+
+def parse(name):
+    text = open(os.path.join(d, name + ".wrk")).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    lat = {p: ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M)}
+    total = int(re.search(r"(\d+) requests in", text).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+    return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "requests": total, "errors": errors}
+
+res = {n: parse(n) for n in ("mock", "nginx", "tollgate")}
+ratio = {
+    "rps": res["tollgate"]["rps"] / res["nginx"]["rps"],
+    "p50": res["tollgate"]["p50_ms"] / res["nginx"]["p50_ms"],
+    "p99": res["tollgate"]["p99_ms"] / res["nginx"]["p99_ms"],
+}
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+meta = {"timestamp": stamp, "commit": commit, "nproc": os.cpu_count(), "kernel": platform.release(),
+        "wrk": {"threads": int(threads), "connections": int(conns), "duration": duration},
+        "tollgate_workers": int(workers), "nginx_workers": int(workers), "streaming": stream == "1"}
+doc = {"meta": meta, "results": res, "tollgate_over_nginx": ratio}
+lines = [f"# Benchmark {stamp} (commit {commit}, {'streaming' if stream == '1' else 'non-streaming'} chat completions)", "",
+         f"wrk -t{threads} -c{conns} -d{duration}; Tollgate and nginx with {workers} workers; {os.cpu_count()} CPUs shared by everything.", "",
+         "| target | req/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
+for n in ("mock", "nginx", "tollgate"):
+    r = res[n]
+    lines.append(f"| {n} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['errors']} |")
+lines += ["", f"Tollgate / nginx: throughput {ratio['rps']:.2f}x, p50 {ratio['p50']:.2f}x, p99 {ratio['p99']:.2f}x", ""]
+open(f"perf/results/{stamp}.json", "w").write(json.dumps(doc, indent=2) + "\n")
+open(f"perf/results/{stamp}.md", "w").write("\n".join(lines))
+print("\n".join(lines))
+print(f"written: perf/results/{stamp}.json and .md")
+PY
