@@ -13,6 +13,8 @@ import SharedState
 /// is logged and ignored, so a worker always serves its last good config.
 final class ConfigStore {
     private(set) var current: RuntimeConfig
+    /// The filter chain built from `current` (once per generation).
+    private(set) var chain: FilterChain
     private let eventLoop: EventLoop
     private let controlBlock: ControlBlock?
     private let snapshotPath: String
@@ -25,6 +27,7 @@ final class ConfigStore {
 
     init(initial: RuntimeConfig, eventLoop: EventLoop, controlBlock: ControlBlock?, snapshotPath: String, logger: Logger) {
         self.current = initial
+        self.chain = FilterChain(config: initial)
         self.eventLoop = eventLoop
         self.controlBlock = controlBlock
         self.snapshotPath = snapshotPath
@@ -69,6 +72,7 @@ final class ConfigStore {
             guard config.generation > current.generation else { return }
             let old = current
             current = config
+            chain = FilterChain(config: config)
             failedGeneration = nil
             logger.info("config swapped", metadata: ["generation": "\(config.generation)", "previous": "\(old.generation)"])
             onSwap?(old, config)

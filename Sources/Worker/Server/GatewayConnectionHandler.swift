@@ -181,10 +181,10 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         switch path {
         case "/v1/chat/completions", "/chat/completions":
             guard head.method == .POST else { return respond(.methodNotAllowed("Use POST for \(path).", allow: "POST")) }
-            proxy(endpointPath: "/chat/completions", query: query, config: config)
+            proxy(endpoint: .chatCompletions, query: query, config: config)
         case "/v1/embeddings", "/embeddings":
             guard head.method == .POST else { return respond(.methodNotAllowed("Use POST for \(path).", allow: "POST")) }
-            proxy(endpointPath: "/embeddings", query: query, config: config)
+            proxy(endpoint: .embeddings, query: query, config: config)
         case "/v1/models", "/models":
             guard head.method == .GET else { return respond(.methodNotAllowed("Use GET for \(path).", allow: "GET")) }
             listModels(config: config)
@@ -203,71 +203,36 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         }
     }
 
-    private func authenticate(_ config: RuntimeConfig) -> KeyTable.Entry? {
-        guard let head else { return nil }
-        if let auth = head.headers.first(name: "authorization") {
-            let utf8 = auth.utf8
-            guard utf8.count > 7, auth.prefix(7).lowercased() == "bearer " else { return nil }
-            return config.keys.authenticate(utf8.dropFirst(7))
-        }
-        if let key = head.headers.first(name: "x-api-key") {
-            return config.keys.authenticate(key.utf8)
-        }
-        return nil
-    }
-
-    private func proxy(endpointPath: String, query: String, config: RuntimeConfig) {
+    /// Runs the filter chain; a request every filter let through goes upstream.
+    private func proxy(endpoint: RequestContext.Endpoint, query: String, config: RuntimeConfig) {
         guard let head else { return }
-        guard let key = authenticate(config) else {
-            let presented = head.headers.contains(name: "authorization") || head.headers.contains(name: "x-api-key")
-            return respond(.unauthorized(presented
-                ? "Incorrect API key provided. Check the key you pass in the Authorization header."
-                : "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or in the 'x-api-key' header."))
-        }
-        keyName = key.name
-        let parsed: Result<(String, Range<Int>), GatewayError> = body.withUnsafeReadableBytes { raw in
-            let index: JSONObjectIndex
-            do {
-                index = try JSONScanner.scanObject(raw)
-            } catch {
-                return .failure(.badRequest("We could not parse the JSON body of your request: \(error). The API expects a JSON object.", code: "invalid_json"))
+        let request = RequestContext(head: head, body: body, query: query, endpoint: endpoint, requestID: requestID, config: config)
+        let chain = worker.configStore.chain
+        chain.run(request, eventLoop: worker.eventLoop) { [weak self] error in
+            guard let self, self.state == .responding else { return }
+            self.keyName = request.key?.name
+            self.modelName = request.modelName
+            if let error {
+                return self.respond(error)
             }
-            guard let member = index.member("model", in: raw) else {
-                return .failure(.badRequest("You must provide a model parameter.", code: "missing_model", param: "model"))
+            guard let route = request.route, let modelRange = request.modelRange, let model = request.modelName else {
+                return self.respond(GatewayError(status: 500, type: "server_error", code: "filter_error",
+                                                 message: "The request passed the filter chain without a route; this is a gateway bug."))
             }
-            guard member.kind == .string, let name = JSONScanner.decodeString(raw, member.value), !name.isEmpty else {
-                return .failure(.badRequest("The model parameter must be a non-empty string.", code: "invalid_model", param: "model"))
-            }
-            return .success((name, member.value))
+            let proxied = ProxyExchange.Request(endpointPath: endpoint.upstreamPath, query: query, clientHead: head, body: request.body,
+                                                modelRange: modelRange, publicModel: model, requestID: self.requestID)
+            let exchange = ProxyExchange(sink: self, worker: self.worker, config: config, route: route, request: proxied)
+            self.exchange = exchange
+            exchange.start()
         }
-        let modelName: String
-        let modelRange: Range<Int>
-        switch parsed {
-        case .failure(let error): return respond(error)
-        case .success(let (name, range)):
-            modelName = name
-            modelRange = range
-        }
-        self.modelName = modelName
-        guard let model = config.modelsByName[modelName] else {
-            return respond(.notFound("The model '\(modelName)' does not exist or you do not have access to it.", code: "model_not_found", param: "model"))
-        }
-        guard key.mayUse(model: modelName) else {
-            return respond(.forbidden("The API key '\(key.name)' is not allowed to use model '\(modelName)'.", code: "model_not_allowed"))
-        }
-        guard let route = config.route(for: model, key: key) else {
-            return respond(.serviceUnavailable("No route is configured for model '\(modelName)'.", code: "no_route"))
-        }
-        let request = ProxyExchange.Request(endpointPath: endpointPath, query: query, clientHead: head, body: body,
-                                            modelRange: modelRange, publicModel: modelName, requestID: requestID)
-        let exchange = ProxyExchange(sink: self, worker: worker, config: config, route: route, request: request)
-        self.exchange = exchange
-        exchange.start()
     }
 
     private func listModels(config: RuntimeConfig) {
-        guard let key = authenticate(config) else {
-            return respond(.unauthorized("You didn't provide a valid API key."))
+        guard let head else { return }
+        let key: KeyTable.Entry
+        switch AuthFilter.authenticate(head.headers, keys: config.keys) {
+        case .success(let entry): key = entry
+        case .failure(let error): return respond(error)
         }
         keyName = key.name
         var out = "{\"object\":\"list\",\"data\":["

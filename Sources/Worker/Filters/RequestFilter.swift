@@ -1,0 +1,67 @@
+import NIOCore
+import NIOHTTP1
+import TollgateCore
+
+/// One stage of the request path (auth, parsing, model access; later WAF, quotas,
+/// guardrails), in the manner of Envoy's HTTP filters.
+///
+/// A filter value is built once per config generation from the immutable `RuntimeConfig`
+/// (that is its validated "FilterConfig"), and then asked about each request. Per-request
+/// state lives in the `RequestContext`, never in the filter. Adding a filter means adding its
+/// folder under `Filters/` and one line in `FilterChain.factories`.
+protocol RequestFilter: Sendable {
+    /// A short stable name for logs and metrics.
+    var name: String { get }
+    /// Called on the worker's event loop. Must not block.
+    func onRequest(_ context: RequestContext) -> FilterResult
+}
+
+/// What a filter decided.
+enum FilterResult {
+    /// Go on to the next filter (and finally upstream).
+    case proceed
+    /// Answer the client now with this error; nothing goes upstream.
+    case respond(GatewayError)
+    /// The filter waits for I/O (e.g. a remote content-safety check); the chain resumes with
+    /// the future's result on the same event loop.
+    case suspend(EventLoopFuture<FilterResult>)
+}
+
+/// What one API request carries through the chain.
+final class RequestContext {
+    enum Endpoint: Sendable, Equatable {
+        case chatCompletions
+        case embeddings
+
+        /// The path appended to a provider's base URL.
+        var upstreamPath: String {
+            switch self {
+            case .chatCompletions: return "/chat/completions"
+            case .embeddings: return "/embeddings"
+            }
+        }
+    }
+
+    let head: HTTPRequestHead
+    var body: ByteBuffer
+    let query: String
+    let endpoint: Endpoint
+    let requestID: String
+    let config: RuntimeConfig
+    /// Set by `AuthFilter`.
+    var key: KeyTable.Entry?
+    /// Set by `RequestParsingFilter`: the `model` value and its byte range in `body`.
+    var modelName: String?
+    var modelRange: Range<Int>?
+    /// Set by `ModelAccessFilter`.
+    var route: CompiledRoute?
+
+    init(head: HTTPRequestHead, body: ByteBuffer, query: String, endpoint: Endpoint, requestID: String, config: RuntimeConfig) {
+        self.head = head
+        self.body = body
+        self.query = query
+        self.endpoint = endpoint
+        self.requestID = requestID
+        self.config = config
+    }
+}
