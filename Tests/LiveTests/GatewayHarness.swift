@@ -82,7 +82,27 @@ final class GatewayHarness: @unchecked Sendable {
           - name: private-model
             provider: mock
             upstream_model: mock-small
+          - name: fallback-hang
+            route: fallback-hang
+          - name: all-hang
+            route: all-hang
+          - name: broken-stream
+            provider: mock
+            upstream_model: mock-small+fault=midstream+tps=100
         routes:
+          - name: fallback-hang
+            priorities:
+              - backends:
+                  - provider: flaky
+                    model: mock-small+fault=hang
+              - backends:
+                  - provider: mock
+                    model: mock-small
+          - name: all-hang
+            priorities:
+              - backends:
+                  - provider: flaky
+                    model: mock-small+fault=hang
           - name: chat
             priorities:
               - backends:

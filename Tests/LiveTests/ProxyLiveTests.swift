@@ -82,6 +82,32 @@ import TollgateTesting
         #expect((error?["attempts"] as? [Any])?.count == 2)
     }
 
+    @Test func firstByteTimeoutFallsBackThenGives504() throws {
+        let h = try GatewayHarness(workers: 1, extraLimits: "  upstream_first_byte_timeout_ms: 600")
+        let start = Date()
+        let r = try h.client().postJSON("/v1/chat/completions", chatBody(model: "fallback-hang"), headers: auth())
+        #expect(r.status == 200, "\(r.bodyString)")
+        #expect(r.header("x-tollgate-backend") == "mock/mock-small")
+        #expect(Date().timeIntervalSince(start) >= 0.6)
+        let dead = try h.client().postJSON("/v1/chat/completions", chatBody(model: "all-hang"), headers: auth())
+        #expect(dead.status == 504, "\(dead.bodyString)")
+        #expect((try dead.json()["error"] as? [String: Any])?["code"] as? String == "upstream_timeout")
+        #expect(dead.bodyString.contains("first byte timeout"))
+    }
+
+    @Test func anUpstreamThatDiesMidStreamEndsWithAnErrorEvent() throws {
+        let h = try GatewayHarness(workers: 1)
+        let stream = try h.client().startStreaming("POST", "/v1/chat/completions", headers: auth(),
+                                                   body: chatBody(model: "broken-stream", stream: true))
+        #expect(stream.status == 200)
+        let events = try stream.sseEvents()
+        #expect(events.count >= 2, "\(events)")
+        #expect(events.last?.contains("upstream_stream_interrupted") == true, "stream ended silently: \(events.suffix(2))")
+        #expect(!events.contains("[DONE]"))
+        // The worker is fine afterwards.
+        #expect(try h.client().postJSON("/v1/chat/completions", chatBody(), headers: auth()).status == 200)
+    }
+
     @Test func clientErrorsUseOpenAIShapeAndStatus() throws {
         let h = try GatewayHarness(workers: 1, extraLimits: "  max_body_bytes: 2048\n  max_header_bytes: 4096")
         let c = h.client()

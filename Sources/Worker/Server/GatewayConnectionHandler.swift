@@ -289,9 +289,10 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         context?.flush()
     }
 
-    func exchangeFinished(status: Int, backend: String?, attempts: Int, abort: Bool) {
+    func exchangeFinished(status: Int, backend: String?, attempts: Int, ending: ResponseEnding) {
         exchange = nil
-        finishResponse(status: status, backend: backend, attempts: attempts, abort: abort)
+        if ending == .completeAndClose { clientKeepAlive = false }
+        finishResponse(status: status, backend: backend, attempts: attempts, abort: ending == .abort)
     }
 
     func sendError(_ error: GatewayError, attempts: Int) {

@@ -3,6 +3,16 @@ import NIOCore
 import NIOHTTP1
 import TollgateCore
 
+/// How a relayed response ends on the client connection.
+enum ResponseEnding {
+    /// Normally; the connection may be reused.
+    case complete
+    /// Normally framed, but the connection is closed afterwards (the exchange failed late).
+    case completeAndClose
+    /// Cut without terminating the body, so the client sees a truncated response.
+    case abort
+}
+
 /// One client request's trip upstream: walks the route's fallback chain (driven by the pure
 /// `FallbackStateMachine`), and once a backend answers with a non-retriable status, relays
 /// its response to the client part by part with backpressure.
@@ -20,8 +30,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         func sendHead(_ head: HTTPResponseHead)
         func sendBody(_ buffer: ByteBuffer)
         func flushClient()
-        /// The response is complete (or aborted when `abort` is set: close the connection).
-        func exchangeFinished(status: Int, backend: String?, attempts: Int, abort: Bool)
+        /// The response ended as `ending` says.
+        func exchangeFinished(status: Int, backend: String?, attempts: Int, ending: ResponseEnding)
         func sendError(_ error: GatewayError, attempts: Int)
     }
 
@@ -276,7 +286,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         conn.reusable = true
         worker.pool.release(conn)
         sink.flushClient()
-        sink.exchangeFinished(status: servedStatus, backend: route.backend(ref).id, attempts: machine.attempts, abort: false)
+        sink.exchangeFinished(status: servedStatus, backend: route.backend(ref).id, attempts: machine.attempts, ending: .complete)
     }
 
     func upstreamReadComplete() {
@@ -357,9 +367,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         }
     }
 
-    /// Bytes already reached the client, so there is no falling back: for an event stream,
-    /// end with an error event the SDKs raise on; otherwise cut the connection so the client
-    /// sees a truncated body, never a silently short one.
+    /// Bytes already reached the client, so there is no falling back: an event stream ends
+    /// well-formed with an error event the SDKs raise on (and no `[DONE]`); any other body is
+    /// cut with the connection, so the client sees a truncated body, never a silently short one.
     private func abortMidResponse(reason: String, backend: String) {
         state = .finished
         deadline = nil
@@ -375,9 +385,10 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             buffer.writeString(error.openAIBody)
             buffer.writeString("\n\n")
             sink.sendBody(buffer)
-            sink.flushClient()
+            sink.exchangeFinished(status: servedStatus, backend: backend, attempts: machine.attempts, ending: .completeAndClose)
+            return
         }
-        sink.exchangeFinished(status: servedStatus, backend: backend, attempts: machine.attempts, abort: true)
+        sink.exchangeFinished(status: servedStatus, backend: backend, attempts: machine.attempts, ending: .abort)
     }
 
     // MARK: - Helpers
