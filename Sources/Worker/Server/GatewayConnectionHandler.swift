@@ -248,8 +248,8 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
 
     // MARK: - Responses
 
-    private func respond(_ error: GatewayError) {
-        var headers = HTTPHeaders()
+    private func respond(_ error: GatewayError, extraHeaders: [(String, String)] = []) {
+        var headers = HTTPHeaders(extraHeaders)
         for (name, value) in error.headers { headers.add(name: name, value: value) }
         respondText(status: HTTPResponseStatus(statusCode: error.status), contentType: "application/json",
                     error.openAIBody, extraHeaders: headers)
@@ -297,11 +297,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
 
     func sendError(_ error: GatewayError, attempts: Int) {
         exchange = nil
-        var headers = HTTPHeaders()
-        for (name, value) in error.headers { headers.add(name: name, value: value) }
-        headers.add(name: "x-tollgate-attempts", value: String(attempts))
-        respondText(status: HTTPResponseStatus(statusCode: error.status), contentType: "application/json",
-                    error.openAIBody, extraHeaders: headers)
+        respond(error, extraHeaders: [("x-tollgate-attempts", String(attempts))])
     }
 
     private func finishResponse(status: Int, backend: String?, attempts: Int, abort: Bool) {

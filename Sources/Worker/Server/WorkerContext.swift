@@ -75,7 +75,9 @@ final class WorkerContext: @unchecked Sendable {
             for handler in Array(self.connections.values) {
                 handler.checkDeadlines(now: now)
             }
-            self.cooldowns = self.cooldowns.filter { $0.value > now }
+            if !self.cooldowns.isEmpty {
+                self.cooldowns = self.cooldowns.filter { $0.value > now }
+            }
         }
     }
 
