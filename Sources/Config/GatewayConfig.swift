@@ -80,11 +80,13 @@ extension GatewayConfig {
         public init() {}
     }
 
-    /// Where a provider kind's adapter differs from plain OpenAI is the adapter's concern; the
-    /// data plane foundation knows `openai` and `openai-compatible` (same wire format).
+    /// The wire format a provider speaks; the worker picks the matching adapter.
+    /// `openai` and `openai-compatible` are the same format; `anthropic` is the Messages API
+    /// (base URL without `/v1`, e.g. `https://api.anthropic.com`).
     public enum ProviderKind: String, Codable, Sendable, Equatable, CaseIterable {
         case openai
         case openaiCompatible = "openai-compatible"
+        case anthropic
     }
 
     /// An upstream API endpoint and how to authenticate to it.
@@ -94,7 +96,8 @@ extension GatewayConfig {
         /// Scheme, host, optional port and path prefix, e.g. `https://api.openai.com/v1`.
         /// Request paths are appended after the prefix with the front's `/v1` stripped.
         public var baseURL: String
-        /// Resolved credential (from env or file at compile time), sent as a bearer token.
+        /// Resolved credential (from env or file at compile time), sent the way the kind expects
+        /// (a bearer token, or Anthropic's `x-api-key`).
         public var apiKey: Secret?
         /// Extra static headers sent upstream (e.g. `OpenAI-Organization`).
         public var headers: [String: String]

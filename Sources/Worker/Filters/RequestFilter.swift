@@ -53,6 +53,8 @@ final class RequestContext {
     /// Set by `RequestParsingFilter`: the `model` value and its byte range in `body`.
     var modelName: String?
     var modelRange: Range<Int>?
+    /// Set by `RequestParsingFilter`: `stream_options.include_usage`.
+    var includeUsage = false
     /// Set by `ModelAccessFilter`.
     var route: CompiledRoute?
 

@@ -24,9 +24,19 @@ public final class RuntimeConfig: Sendable {
             guard let target = UpstreamTarget(baseURL: p.baseURL) else {
                 throw .invalidBaseURL(provider: p.name, url: p.baseURL)
             }
+            var auth: [(String, String)] = []
+            let adapter: any ProviderAdapter
+            switch p.kind {
+            case .openai, .openaiCompatible:
+                adapter = OpenAIAdapter()
+                if let key = p.apiKey { auth.append(("authorization", "Bearer \(key.value)")) }
+            case .anthropic:
+                adapter = AnthropicAdapter()
+                if let key = p.apiKey { auth.append(("x-api-key", key.value)) }
+                auth.append(("anthropic-version", AnthropicAdapter.apiVersion))
+            }
             providers[p.name] = CompiledProvider(
-                name: p.name, target: target,
-                authorization: p.apiKey.map { "Bearer \($0.value)" },
+                name: p.name, target: target, adapter: adapter, authHeaders: auth,
                 extraHeaders: p.headers.sorted { $0.key < $1.key })
         }
         var routes: [String: CompiledRoute] = [:]
@@ -86,14 +96,18 @@ public enum RuntimeConfigError: Error, CustomStringConvertible, Equatable {
 final class CompiledProvider: Sendable {
     let name: String
     let target: UpstreamTarget
-    /// `Authorization` header value, or nil when the provider takes no credential.
-    let authorization: String?
+    /// Translates requests and responses for the provider's kind.
+    let adapter: any ProviderAdapter
+    /// Credential and version headers in the kind's convention (never logged).
+    let authHeaders: [(String, String)]
     let extraHeaders: [(key: String, value: String)]
 
-    init(name: String, target: UpstreamTarget, authorization: String?, extraHeaders: [(key: String, value: String)]) {
+    init(name: String, target: UpstreamTarget, adapter: any ProviderAdapter, authHeaders: [(String, String)],
+         extraHeaders: [(key: String, value: String)]) {
         self.name = name
         self.target = target
-        self.authorization = authorization
+        self.adapter = adapter
+        self.authHeaders = authHeaders
         self.extraHeaders = extraHeaders
     }
 }

@@ -219,8 +219,9 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
                 return self.respond(GatewayError(status: 500, type: "server_error", code: "filter_error",
                                                  message: "The request passed the filter chain without a route; this is a gateway bug."))
             }
-            let proxied = ProxyExchange.Request(endpointPath: endpoint.upstreamPath, query: query, clientHead: head, body: request.body,
-                                                modelRange: modelRange, publicModel: model, requestID: self.requestID)
+            let proxied = ProxyExchange.Request(endpoint: endpoint, query: query, clientHead: head, body: request.body,
+                                                modelRange: modelRange, publicModel: model, requestID: self.requestID,
+                                                includeUsage: request.includeUsage)
             let exchange = ProxyExchange(sink: self, worker: self.worker, config: config, route: route, request: proxied)
             self.exchange = exchange
             exchange.start()

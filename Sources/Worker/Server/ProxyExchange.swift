@@ -37,7 +37,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     /// What the client asked for, prepared once.
     struct Request {
-        let endpointPath: String
+        let endpoint: RequestContext.Endpoint
         let query: String
         let clientHead: HTTPRequestHead
         let body: ByteBuffer
@@ -45,6 +45,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         let modelRange: Range<Int>
         let publicModel: String
         let requestID: String
+        /// The client asked for a usage chunk at the end of a stream.
+        let includeUsage: Bool
     }
 
     private enum State {
@@ -69,6 +71,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private var readPaused = false
     private var isEventStream = false
     private var servedStatus = 0
+    /// Set when the serving backend's adapter translates its responses.
+    private var translator: (any ResponseTranslator)?
+    /// Buffered translation: the upstream body collected so far.
+    private var collected: ByteBuffer?
+    private var collectedStatus: HTTPResponseStatus = .ok
 
     init(sink: ClientSink, worker: WorkerContext, config: RuntimeConfig, route: CompiledRoute, request: Request) {
         self.sink = sink
@@ -117,6 +124,18 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     private func attempt(_ ref: FallbackPlan.BackendRef, forceNewConnection: Bool) {
         let backend = route.backend(ref)
+        let upstreamRequest: UpstreamRequest
+        switch backend.provider.adapter.upstreamRequest(for: request, backend: backend) {
+        case .success(let r):
+            upstreamRequest = r
+        case .failure(let error):
+            // The client's request cannot be expressed for this provider: its fault, not the
+            // backend's, so answer now rather than fall back.
+            state = .finished
+            deadline = nil
+            sink.sendError(error, attempts: machine.attempts)
+            return
+        }
         state = .connecting(ref)
         attemptToken += 1
         let token = attemptToken
@@ -140,7 +159,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 }
                 switch result {
                 case .success(let (conn, reused)):
-                    self.send(to: conn, backend: backend, ref: ref, reused: reused)
+                    self.send(upstreamRequest, to: conn, backend: backend, ref: ref, reused: reused)
                 case .failure(let error):
                     let failure: FallbackStateMachine.Failure
                     if case ChannelError.connectTimeout = error {
@@ -153,7 +172,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             }
     }
 
-    private func send(to conn: UpstreamConnection, backend: CompiledBackend, ref: FallbackPlan.BackendRef, reused: Bool) {
+    private func send(_ upstream: UpstreamRequest, to conn: UpstreamConnection, backend: CompiledBackend, ref: FallbackPlan.BackendRef, reused: Bool) {
         conn.lease(to: self)
         state = .waitingHead(ref, conn)
         staleCandidate = reused
@@ -162,8 +181,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         headers.reserveCapacity(12)
         headers.add(name: "host", value: target.hostHeader)
         headers.add(name: "content-type", value: "application/json")
-        if let auth = backend.provider.authorization {
-            headers.add(name: "authorization", value: auth)
+        for (name, value) in backend.provider.authHeaders {
+            headers.add(name: name, value: value)
+        }
+        for (name, value) in upstream.headers {
+            headers.add(name: name, value: value)
         }
         for (name, value) in backend.provider.extraHeaders {
             headers.add(name: name, value: value)
@@ -175,16 +197,10 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         }
         headers.add(name: "x-request-id", value: request.requestID)
 
-        let body: ByteBuffer = request.body.withUnsafeReadableBytes { raw in
-            let rewritten = JSONWriter.replacing(raw, [(request.modelRange, backend.quotedModel)])
-            var buffer = conn.channel.allocator.buffer(capacity: rewritten.count)
-            buffer.writeBytes(rewritten)
-            return buffer
-        }
+        var body = conn.channel.allocator.buffer(capacity: upstream.body.count)
+        body.writeBytes(upstream.body)
         headers.add(name: "content-length", value: String(body.readableBytes))
-        var uri = target.basePath + request.endpointPath
-        if !request.query.isEmpty { uri += "?" + request.query }
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: headers)
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.basePath + upstream.path, headers: headers)
         conn.write(head: head, body: body)
         conn.read()
         deadline = .now() + .milliseconds(Int64(config.limits.upstreamFirstByteTimeoutMs))
@@ -254,17 +270,34 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         servedStatus = status
         state = .streaming(ref, conn)
         deadline = .now() + .milliseconds(Int64(config.limits.upstreamIdleTimeoutMs))
+        translator = backend.provider.adapter.responseTranslator(for: request, backend: backend)
+        var translatedContentType: String?
+        if let translator {
+            switch translator.mode(status: status, headers: head.headers) {
+            case .buffered:
+                // The whole body is needed to translate it; the head goes out with it.
+                collected = ByteBuffer()
+                collectedStatus = head.status
+                return
+            case .stream(let contentType):
+                translatedContentType = contentType
+            }
+        }
         var headers = HTTPHeaders()
         headers.reserveCapacity(head.headers.count + 4)
         for (name, value) in head.headers {
             if Self.isHopByHop(name) { continue }
+            if translatedContentType != nil, Self.isRepresentationHeader(name) { continue }
             if name.utf8.count == 12, name.lowercased() == "x-request-id" {
                 headers.add(name: "x-upstream-request-id", value: value)
                 continue
             }
             headers.add(name: name, value: value)
         }
-        isEventStream = head.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
+        if let translatedContentType {
+            headers.add(name: "content-type", value: translatedContentType)
+        }
+        isEventStream = (translatedContentType ?? head.headers.first(name: "content-type") ?? "").hasPrefix("text/event-stream")
         headers.add(name: "x-request-id", value: request.requestID)
         headers.add(name: "x-tollgate-backend", value: backend.id)
         headers.add(name: "x-tollgate-attempts", value: String(machine.attempts))
@@ -276,6 +309,16 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     func upstreamBody(_ buffer: ByteBuffer) {
         guard case .streaming = state else { return }
+        if collected != nil {
+            var piece = buffer
+            collected!.writeBuffer(&piece)
+            return
+        }
+        if let translator {
+            let out = translator.translateChunk(buffer)
+            if !out.isEmpty { sink.sendBody(ByteBuffer(bytes: out)) }
+            return
+        }
         sink.sendBody(buffer)
     }
 
@@ -285,6 +328,17 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         deadline = nil
         conn.reusable = true
         worker.pool.release(conn)
+        if let translator {
+            if let body = collected {
+                let (status, bytes) = translator.translateWhole(status: Int(collectedStatus.code), body: Array(body.readableBytesView))
+                servedStatus = status
+                sendTranslatedHead(status: status, contentLength: bytes.count, backend: route.backend(ref))
+                sink.sendBody(ByteBuffer(bytes: bytes))
+            } else {
+                let tail = translator.finishStream()
+                if !tail.isEmpty { sink.sendBody(ByteBuffer(bytes: tail)) }
+            }
+        }
         sink.flushClient()
         sink.exchangeFinished(status: servedStatus, backend: route.backend(ref).id, attempts: machine.attempts, ending: .complete)
     }
@@ -321,10 +375,35 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             attemptFailed(.connectionReset, backend: backend)
         case .streaming(let ref, let conn):
             conn.close()
+            if collected != nil {
+                // Collecting a body to translate: nothing reached the client, so fall back.
+                resetTranslation()
+                attemptFailed(.connectionReset, backend: route.backend(ref))
+                return
+            }
             abortMidResponse(reason: "upstream connection failed mid-response: \(Self.describe(error))", backend: route.backend(ref).id)
         default:
             break
         }
+    }
+
+    private func resetTranslation() {
+        translator = nil
+        collected = nil
+    }
+
+    /// The head of a response translated whole (JSON), sent once its body is known.
+    private func sendTranslatedHead(status: Int, contentLength: Int, backend: CompiledBackend) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(contentLength))
+        headers.add(name: "x-request-id", value: request.requestID)
+        headers.add(name: "x-tollgate-backend", value: backend.id)
+        headers.add(name: "x-tollgate-attempts", value: String(machine.attempts))
+        if !sink.clientKeepAlive {
+            headers.add(name: "connection", value: "close")
+        }
+        sink.sendHead(HTTPResponseHead(version: request.clientHead.version, status: HTTPResponseStatus(statusCode: status), headers: headers))
     }
 
     private func attemptWithFreshConnection(_ ref: FallbackPlan.BackendRef) {
@@ -360,6 +439,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             attemptFailed(.timeout(.firstByte), backend: route.backend(ref))
         case .streaming(let ref, let conn):
             conn.close()
+            if collected != nil {
+                resetTranslation()
+                attemptFailed(.timeout(.firstByte), backend: route.backend(ref))
+                return
+            }
             abortMidResponse(reason: "upstream sent nothing for \(config.limits.upstreamIdleTimeoutMs) ms mid-response",
                              backend: route.backend(ref).id)
         default:
@@ -394,6 +478,16 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     // MARK: - Helpers
 
     static let forwardedClientHeaders = ["accept", "user-agent", "openai-beta"]
+
+    /// Headers that describe the upstream body's bytes, wrong once the body is translated.
+    static func isRepresentationHeader(_ name: String) -> Bool {
+        switch name.lowercased() {
+        case "content-type", "content-length", "content-encoding", "etag":
+            return true
+        default:
+            return false
+        }
+    }
 
     static func isHopByHop(_ name: String) -> Bool {
         switch name.lowercased() {

@@ -8,7 +8,7 @@ struct RequestParsingFilter: RequestFilter {
     init(config: RuntimeConfig) {}
 
     func onRequest(_ context: RequestContext) -> FilterResult {
-        let parsed: Result<(String, Range<Int>), GatewayError> = context.body.withUnsafeReadableBytes { raw in
+        let parsed: Result<(String, Range<Int>, Bool), GatewayError> = context.body.withUnsafeReadableBytes { raw in
             let index: JSONObjectIndex
             do {
                 index = try JSONScanner.scanObject(raw)
@@ -21,12 +21,18 @@ struct RequestParsingFilter: RequestFilter {
             guard member.kind == .string, let name = JSONScanner.decodeString(raw, member.value), !name.isEmpty else {
                 return .failure(.badRequest("The model parameter must be a non-empty string.", code: "invalid_model", param: "model"))
             }
-            return .success((name, member.value))
+            var includeUsage = false
+            if let options = index.member("stream_options", in: raw), options.kind == .object,
+               let nested = try? JSONScanner.scanObject(raw, in: options.value) {
+                includeUsage = nested.bool("include_usage", in: raw) ?? false
+            }
+            return .success((name, member.value, includeUsage))
         }
         switch parsed {
-        case .success(let (name, range)):
+        case .success(let (name, range, includeUsage)):
             context.modelName = name
             context.modelRange = range
+            context.includeUsage = includeUsage
             return .proceed
         case .failure(let error):
             return .respond(error)

@@ -1,0 +1,180 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TollgateCore
+
+/// Anthropic Messages response → OpenAI Chat Completions response, whole or streamed.
+///
+/// Stream events map as: `message_start` → a first chunk with the assistant role;
+/// `content_block_start` of a `tool_use` → a tool call chunk with id and name; `text_delta` →
+/// content; `input_json_delta` → tool call arguments; `message_delta` → the finish reason;
+/// `message_stop` → the usage chunk (when the client asked with `stream_options.include_usage`)
+/// and `[DONE]`; `error` → an OpenAI-shaped error event. Stop reasons: end_turn/stop_sequence →
+/// stop, max_tokens → length, tool_use → tool_calls, refusal → content_filter.
+final class AnthropicResponseTranslator: ResponseTranslator {
+    private let model: String
+    private let includeUsage: Bool
+    private let created = Int(Date().timeIntervalSince1970)
+    private var parser = SSEParser()
+    private var id = "chatcmpl-anthropic"
+    private var inputTokens = 0
+    private var cachedTokens = 0
+    private var outputTokens = 0
+    private var toolIndexByBlock: [Int: Int] = [:]
+    private var finished = false
+
+    init(publicModel: String, includeUsage: Bool) {
+        self.model = publicModel
+        self.includeUsage = includeUsage
+    }
+
+    func mode(status: Int, headers: HTTPHeaders) -> TranslationMode {
+        if status == 200, headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
+            return .stream(contentType: "text/event-stream; charset=utf-8")
+        }
+        return .buffered
+    }
+
+    // MARK: - Whole responses
+
+    func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8]) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            let error = GatewayError(status: 502, type: "server_error", code: "upstream_invalid_response",
+                                     message: "The upstream (anthropic) answered HTTP \(status) with a body that is not JSON.")
+            return (502, Array(error.openAIBody.utf8))
+        }
+        if status >= 400 || object["type"] as? String == "error" {
+            let e = object["error"] as? [String: Any] ?? [:]
+            let type = status >= 500 ? "server_error" : "invalid_request_error"
+            let error = GatewayError(status: status, type: type, code: e["type"] as? String,
+                                     message: "Upstream (anthropic): " + (e["message"] as? String ?? "HTTP \(status)"))
+            return (status, Array(error.openAIBody.utf8))
+        }
+        var text = ""
+        var toolCalls: [String] = []
+        for block in object["content"] as? [[String: Any]] ?? [] {
+            switch block["type"] as? String {
+            case "text":
+                text += block["text"] as? String ?? ""
+            case "tool_use":
+                let input = block["input"].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+                    .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                toolCalls.append("{\"id\":" + JSONWriter.quoted(block["id"] as? String ?? "") + ",\"type\":\"function\",\"function\":{\"name\":"
+                                 + JSONWriter.quoted(block["name"] as? String ?? "") + ",\"arguments\":" + JSONWriter.quoted(input) + "}}")
+            default:
+                break
+            }
+        }
+        let usage = object["usage"] as? [String: Any] ?? [:]
+        noteUsage(usage)
+        let hasText = !text.isEmpty || toolCalls.isEmpty
+        var message = "{\"role\":\"assistant\",\"content\":" + (hasText ? JSONWriter.quoted(text) : "null")
+        if !toolCalls.isEmpty { message += ",\"tool_calls\":[" + toolCalls.joined(separator: ",") + "]" }
+        message += ",\"refusal\":null,\"annotations\":[]}"
+        let finish = Self.finishReason(object["stop_reason"] as? String)
+        let out = "{\"id\":" + JSONWriter.quoted("chatcmpl-" + (object["id"] as? String ?? "anthropic")) + ",\"object\":\"chat.completion\",\"created\":\(created),\"model\":"
+            + JSONWriter.quoted(model) + ",\"choices\":[{\"index\":0,\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"\(finish)\"}],"
+            + "\"usage\":" + usageJSON() + ",\"system_fingerprint\":null}"
+        return (200, Array(out.utf8))
+    }
+
+    // MARK: - Streams
+
+    func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
+        var out: [UInt8] = []
+        for event in parser.feed(buffer.readableBytesView) {
+            out += translate(event)
+        }
+        return out
+    }
+
+    func finishStream() -> [UInt8] {
+        finished ? [] : Array("data: [DONE]\n\n".utf8)
+    }
+
+    private func translate(_ event: SSEParser.Event) -> [UInt8] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any] else { return [] }
+        let type = object["type"] as? String ?? event.event ?? ""
+        switch type {
+        case "message_start":
+            let message = object["message"] as? [String: Any] ?? [:]
+            id = "chatcmpl-" + (message["id"] as? String ?? "anthropic")
+            noteUsage(message["usage"] as? [String: Any] ?? [:])
+            return chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
+        case "content_block_start":
+            let block = object["content_block"] as? [String: Any] ?? [:]
+            guard block["type"] as? String == "tool_use", let index = object["index"] as? Int else { return [] }
+            let toolIndex = toolIndexByBlock.count
+            toolIndexByBlock[index] = toolIndex
+            return chunk(delta: "{\"tool_calls\":[{\"index\":\(toolIndex),\"id\":" + JSONWriter.quoted(block["id"] as? String ?? "")
+                         + ",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(block["name"] as? String ?? "") + ",\"arguments\":\"\"}}]}")
+        case "content_block_delta":
+            let delta = object["delta"] as? [String: Any] ?? [:]
+            switch delta["type"] as? String {
+            case "text_delta":
+                return chunk(delta: "{\"content\":" + JSONWriter.quoted(delta["text"] as? String ?? "") + "}")
+            case "input_json_delta":
+                guard let index = object["index"] as? Int, let toolIndex = toolIndexByBlock[index] else { return [] }
+                return chunk(delta: "{\"tool_calls\":[{\"index\":\(toolIndex),\"function\":{\"arguments\":"
+                             + JSONWriter.quoted(delta["partial_json"] as? String ?? "") + "}}]}")
+            default:
+                return []
+            }
+        case "message_delta":
+            noteUsage(object["usage"] as? [String: Any] ?? [:])
+            let delta = object["delta"] as? [String: Any] ?? [:]
+            guard let reason = delta["stop_reason"] as? String else { return [] }
+            return chunk(delta: "{}", finish: Self.finishReason(reason))
+        case "message_stop":
+            finished = true
+            var out: [UInt8] = []
+            if includeUsage {
+                out += Array(("data: {\"id\":" + JSONWriter.quoted(id) + ",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":"
+                              + JSONWriter.quoted(model) + ",\"system_fingerprint\":null,\"choices\":[],\"usage\":" + usageJSON() + "}\n\n").utf8)
+            }
+            return out + Array("data: [DONE]\n\n".utf8)
+        case "error":
+            finished = true
+            let e = object["error"] as? [String: Any] ?? [:]
+            let error = GatewayError(status: 502, type: "server_error", code: e["type"] as? String ?? "upstream_error",
+                                     message: "Upstream (anthropic) stream error: " + (e["message"] as? String ?? "unknown"))
+            return Array(("data: " + error.openAIBody + "\n\n").utf8)
+        default:
+            return []
+        }
+    }
+
+    private func chunk(delta: String, finish: String? = nil) -> [UInt8] {
+        var s = "data: {\"id\":" + JSONWriter.quoted(id) + ",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":"
+            + JSONWriter.quoted(model) + ",\"system_fingerprint\":null,\"choices\":[{\"index\":0,\"delta\":" + delta
+            + ",\"logprobs\":null,\"finish_reason\":" + (finish.map { "\"\($0)\"" } ?? "null") + "}]"
+        if includeUsage { s += ",\"usage\":null" }
+        return Array((s + "}\n\n").utf8)
+    }
+
+    private func noteUsage(_ usage: [String: Any]) {
+        if let v = usage["input_tokens"] as? Int { inputTokens = v }
+        if let v = usage["output_tokens"] as? Int { outputTokens = v }
+        let read = usage["cache_read_input_tokens"] as? Int ?? 0
+        let creation = usage["cache_creation_input_tokens"] as? Int ?? 0
+        if read + creation > 0 {
+            cachedTokens = read
+            inputTokens = (usage["input_tokens"] as? Int ?? inputTokens) + read + creation
+        }
+    }
+
+    private func usageJSON() -> String {
+        "{\"prompt_tokens\":\(inputTokens),\"completion_tokens\":\(outputTokens),\"total_tokens\":\(inputTokens + outputTokens),"
+            + "\"prompt_tokens_details\":{\"cached_tokens\":\(cachedTokens),\"audio_tokens\":0},"
+            + "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}"
+    }
+
+    static func finishReason(_ stop: String?) -> String {
+        switch stop {
+        case "max_tokens": return "length"
+        case "tool_use": return "tool_calls"
+        case "refusal": return "content_filter"
+        default: return "stop"
+        }
+    }
+}

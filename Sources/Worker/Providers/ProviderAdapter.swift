@@ -1,0 +1,42 @@
+import NIOCore
+import NIOHTTP1
+import TollgateCore
+
+/// The wire format of one provider kind: how a client request becomes the upstream request,
+/// and how the upstream response becomes what the client's front expects.
+///
+/// Adapters are stateless values chosen per provider when the config is compiled; everything
+/// per response lives in the `ResponseTranslator` an adapter hands out. The OpenAI adapter
+/// passes bytes through (only the `model` value is rewritten); translating adapters parse.
+protocol ProviderAdapter: Sendable {
+    /// The request for one attempt at `backend`, or a 400 naming what cannot be translated.
+    func upstreamRequest(for request: ProxyExchange.Request, backend: CompiledBackend) -> Result<UpstreamRequest, GatewayError>
+    /// How to translate the response, or nil to relay it untouched.
+    func responseTranslator(for request: ProxyExchange.Request, backend: CompiledBackend) -> (any ResponseTranslator)?
+}
+
+/// What goes upstream, apart from the headers every request gets (host, length, auth, id).
+struct UpstreamRequest {
+    /// Path under the provider's base URL, query included.
+    var path: String
+    var headers: [(String, String)]
+    var body: [UInt8]
+}
+
+/// Turns one upstream response into the client front's format.
+protocol ResponseTranslator: AnyObject {
+    /// Decides, from the upstream head of a response that will be served, whether the body is
+    /// translated as it streams (SSE) or collected whole and translated at the end.
+    func mode(status: Int, headers: HTTPHeaders) -> TranslationMode
+    /// Streaming: translated bytes for a piece of upstream body (possibly empty).
+    func translateChunk(_ buffer: ByteBuffer) -> [UInt8]
+    /// Streaming: bytes to send after the upstream body ended (e.g. `data: [DONE]`).
+    func finishStream() -> [UInt8]
+    /// Buffered: the client's status and body for the whole upstream body.
+    func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8])
+}
+
+enum TranslationMode {
+    case stream(contentType: String)
+    case buffered
+}
