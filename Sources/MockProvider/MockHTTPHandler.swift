@@ -14,7 +14,7 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let log: RequestLog
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
-    private static let counter = ManagedAtomicCounter()
+    static let counter = ManagedAtomicCounter()
 
     init(log: RequestLog) {
         self.log = log
@@ -46,6 +46,8 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch (head.method, path) {
         case (.POST, "/chat/completions"):
             chat(context: context, head: head, body: bodyBytes)
+        case (.POST, "/messages"):
+            anthropicMessages(context: context, head: head, body: bodyBytes)
         case (.POST, "/embeddings"):
             embeddings(context: context, head: head, body: bodyBytes)
         case (.GET, "/models"):
@@ -269,7 +271,7 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: - Faults and responses
 
     /// Applies an injected fault; returns true when the request is handled by it.
-    private func injectFault(context: ChannelHandlerContext, head: HTTPRequestHead, controls: MockControls, streamingAllowed: Bool) -> Bool {
+    func injectFault(context: ChannelHandlerContext, head: HTTPRequestHead, controls: MockControls, streamingAllowed: Bool) -> Bool {
         guard let fault = controls.fault else { return false }
         switch fault {
         case .rateLimited:
@@ -308,7 +310,7 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
     }
 
-    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, json: String, extra: [(String, String)] = []) {
+    func respond(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, json: String, extra: [(String, String)] = []) {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(json.utf8.count))

@@ -9,6 +9,7 @@ final class GatewayHarness: @unchecked Sendable {
     static let demoKeyHash = "sha256:" + sha256Hex(demoKey)
     static let limitedKey = "tg-test-key-limited"
     static let limitedKeyHash = "sha256:" + sha256Hex(limitedKey)
+    static let anthropicKey = "sk-ant-live-test"
 
     let dir: TempDirectory
     let mock: ChildProcess
@@ -34,9 +35,11 @@ final class GatewayHarness: @unchecked Sendable {
     }
 
     func startGateway(workers: Int) throws {
+        var env = ProcessInfo.processInfo.environment
+        env["ANTHROPIC_TEST_KEY"] = Self.anthropicKey
         let gw = try ChildProcess(executable: TestBinary.tollgatePath,
                                   arguments: ["serve", "--config", configPath, "--workers", String(workers),
-                                              "--run-dir", dir.file("run")])
+                                              "--run-dir", dir.file("run")], environment: env)
         gateway = gw
         _ = try gw.waitForOutput(containing: "tollgate ready", timeout: 30)
     }
@@ -68,6 +71,10 @@ final class GatewayHarness: @unchecked Sendable {
           - name: dead
             kind: openai-compatible
             base_url: http://127.0.0.1:1/v1
+          - name: claude
+            kind: anthropic
+            base_url: http://127.0.0.1:\(mockPort)
+            api_key_env: ANTHROPIC_TEST_KEY
         models:
           - name: gpt-4o-mini
             route: chat
@@ -86,10 +93,26 @@ final class GatewayHarness: @unchecked Sendable {
             route: fallback-hang
           - name: all-hang
             route: all-hang
+          - name: claude-echo
+            provider: claude
+            upstream_model: claude-3-5-haiku+echo
+          - name: claude-tool
+            provider: claude
+            upstream_model: claude-3-5-haiku+tool
+          - name: claude-fallback
+            route: claude-fallback
           - name: broken-stream
             provider: mock
             upstream_model: mock-small+fault=midstream+tps=100
         routes:
+          - name: claude-fallback
+            priorities:
+              - backends:
+                  - provider: claude
+                    model: claude-3-5-haiku+fault=503
+              - backends:
+                  - provider: mock
+                    model: mock-small
           - name: fallback-hang
             priorities:
               - backends:

@@ -68,4 +68,12 @@ try:
 except openai.APIStatusError as err:
     check("502 APIStatusError", err.status_code == 502 and "Tried" in str(err), err)
 
+# An Anthropic backend behind the OpenAI front, plain and streamed.
+r = client.chat.completions.create(model="claude-echo", messages=[{"role": "user", "content": "via anthropic"}])
+check("anthropic backend", r.choices[0].message.content == "via anthropic" and r.usage.total_tokens > 0, r)
+chunks = list(client.chat.completions.create(model="claude-echo", messages=[{"role": "user", "content": "streamed via anthropic"}],
+                                             stream=True, stream_options={"include_usage": True}))
+check("anthropic stream", "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "streamed via anthropic", chunks[:3])
+check("anthropic stream usage", chunks[-1].usage is not None, chunks[-1])
+
 print("all SDK checks passed")

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import TollgateTesting
+
+/// OpenAI clients reaching an Anthropic (Messages API) backend through the gateway; the mock
+/// speaks Anthropic's wire format, events and errors.
+@Suite struct AnthropicLiveTests {
+    @Test func completionStreamToolsAndFallback() throws {
+        let h = try GatewayHarness(workers: 1)
+        let c = h.client()
+        let r = try c.postJSON("/v1/chat/completions",
+                               "{\"model\":\"claude-echo\",\"messages\":[{\"role\":\"system\",\"content\":\"be nice\"},{\"role\":\"user\",\"content\":\"bonjour le monde\"}]}",
+                               headers: auth())
+        #expect(r.status == 200, "\(r.bodyString)")
+        let j = try r.json()
+        #expect(j["object"] as? String == "chat.completion" && j["model"] as? String == "claude-echo")
+        let message = (j["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any]
+        #expect(message?["content"] as? String == "bonjour le monde")
+        #expect(r.header("x-tollgate-backend") == "claude/claude-3-5-haiku+echo")
+        #expect(((j["usage"] as? [String: Any])?["completion_tokens"] as? Int ?? 0) > 0)
+
+        // What the upstream got: the Messages API, Anthropic's auth, the system prompt hoisted.
+        let log = try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests")
+        let entries = (try JSONSerialization.jsonObject(with: Data(log.body)) as? [[String: Any]]) ?? []
+        let sent = try #require(entries.last)
+        #expect(sent["path"] as? String == "/v1/messages")
+        let headers = (sent["headers"] as? [[String]] ?? []).map { ($0[0].lowercased(), $0[1]) }
+        #expect(headers.contains { $0 == ("x-api-key", GatewayHarness.anthropicKey) })
+        #expect(headers.contains { $0 == ("anthropic-version", "2023-06-01") })
+        #expect(!headers.contains { $0.0 == "authorization" })
+        let body = (sent["body"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(body?["system"] as? String == "be nice" && body?["max_tokens"] as? Int == 4096)
+
+        let stream = try h.client().startStreaming("POST", "/v1/chat/completions", headers: auth(),
+            body: "{\"model\":\"claude-echo\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"one two three\"}]}")
+        #expect(stream.status == 200)
+        #expect(stream.header("content-type")?.hasPrefix("text/event-stream") == true)
+        #expect(stream.header("content-length") == nil)
+        let events = try stream.sseEvents()
+        #expect(events.last == "[DONE]")
+        let chunks = events.dropLast().compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let text = chunks.compactMap { (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String }.joined()
+        #expect(text == "one two three")
+        #expect(chunks.last?["usage"] is [String: Any])
+
+        let tool = try h.client().postJSON("/v1/chat/completions", """
+            {"model":"claude-tool","messages":[{"role":"user","content":"search"}],
+             "tools":[{"type":"function","function":{"name":"search","parameters":{"type":"object","properties":{"query":{"type":"string"}}}}}]}
+            """, headers: auth())
+        let choice = (try tool.json()["choices"] as? [[String: Any]])?.first
+        #expect(choice?["finish_reason"] as? String == "tool_calls")
+        let call = ((choice?["message"] as? [String: Any])?["tool_calls"] as? [[String: Any]])?.first?["function"] as? [String: Any]
+        #expect(call?["name"] as? String == "search" && call?["arguments"] as? String == #"{"query":"mock"}"#)
+
+        let fallback = try h.client().postJSON("/v1/chat/completions", chatBody(model: "claude-fallback"), headers: auth())
+        #expect(fallback.status == 200)
+        #expect(fallback.header("x-tollgate-backend") == "mock/mock-small")
+
+        let refused = try h.client().postJSON("/v1/chat/completions",
+            "{\"model\":\"claude-echo\",\"logit_bias\":{\"1\":1},\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", headers: auth())
+        #expect(refused.status == 400)
+        #expect((try refused.json()["error"] as? [String: Any])?["param"] as? String == "logit_bias")
+    }
+}
