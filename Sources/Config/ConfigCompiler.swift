@@ -119,7 +119,8 @@ struct ConfigCompiler {
         let kinds = GatewayConfig.ProviderKind.allCases.map(\.rawValue)
         for (i, item) in items.enumerated() {
             let path = "providers[\(i)]"
-            guard let m = reader.mapping(item, path, allowed: ["name", "kind", "base_url", "api_key_env", "api_key_file", "headers"],
+            guard let m = reader.mapping(item, path, allowed: ["name", "kind", "base_url", "api_key_env", "api_key_file", "headers",
+                                                               "api_version", "auth_scheme"],
                                          required: ["name", "kind", "base_url"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "provider")
             if let name { declaredProviders.append(name) }
@@ -154,8 +155,24 @@ struct ConfigCompiler {
                 }
                 headers = h
             }
+            let apiVersion = reader.nonEmptyString(m["api_version"], "\(path).api_version")
+            var authScheme: GatewayConfig.AuthScheme?
+            if let scheme = reader.string(m["auth_scheme"], "\(path).auth_scheme") {
+                authScheme = GatewayConfig.AuthScheme(rawValue: scheme)
+                if authScheme == nil {
+                    reader.issue("\(path).auth_scheme", m["auth_scheme"], "unknown auth_scheme \"\(scheme)\"; valid: api-key, bearer")
+                }
+            }
+            if kind == .azureOpenAI, apiVersion == nil, m["api_version"] == nil {
+                reader.issue("\(path).api_version", item, "azure-openai providers need api_version (e.g. \"2024-10-21\")")
+            }
+            if let kind, kind != .azureOpenAI {
+                if m["api_version"] != nil { reader.issue("\(path).api_version", m["api_version"], "api_version only applies to kind azure-openai") }
+                if m["auth_scheme"] != nil { reader.issue("\(path).auth_scheme", m["auth_scheme"], "auth_scheme only applies to kind azure-openai") }
+            }
             guard let name, let kind, let baseURL else { continue }
-            out.append(.init(name: name, kind: kind, baseURL: baseURL, apiKey: secret, headers: headers))
+            out.append(.init(name: name, kind: kind, baseURL: baseURL, apiKey: secret, headers: headers,
+                             apiVersion: apiVersion, authScheme: authScheme))
         }
         return out
     }

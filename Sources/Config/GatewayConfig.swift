@@ -86,7 +86,15 @@ extension GatewayConfig {
     public enum ProviderKind: String, Codable, Sendable, Equatable, CaseIterable {
         case openai
         case openaiCompatible = "openai-compatible"
+        case azureOpenAI = "azure-openai"
         case anthropic
+    }
+
+    /// How a credential is presented upstream where a kind allows a choice (Azure OpenAI takes
+    /// its `api-key` header or an Entra ID bearer token).
+    public enum AuthScheme: String, Codable, Sendable, Equatable, CaseIterable {
+        case apiKey = "api-key"
+        case bearer
     }
 
     /// An upstream API endpoint and how to authenticate to it.
@@ -101,13 +109,20 @@ extension GatewayConfig {
         public var apiKey: Secret?
         /// Extra static headers sent upstream (e.g. `OpenAI-Organization`).
         public var headers: [String: String]
+        /// Azure OpenAI's `api-version` query parameter (required for `azure-openai`).
+        public var apiVersion: String?
+        /// Azure OpenAI: `api-key` header (default) or `bearer` token.
+        public var authScheme: AuthScheme?
 
-        public init(name: String, kind: ProviderKind, baseURL: String, apiKey: Secret? = nil, headers: [String: String] = [:]) {
+        public init(name: String, kind: ProviderKind, baseURL: String, apiKey: Secret? = nil, headers: [String: String] = [:],
+                    apiVersion: String? = nil, authScheme: AuthScheme? = nil) {
             self.name = name
             self.kind = kind
             self.baseURL = baseURL
             self.apiKey = apiKey
             self.headers = headers
+            self.apiVersion = apiVersion
+            self.authScheme = authScheme
         }
     }
 

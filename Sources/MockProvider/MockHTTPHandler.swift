@@ -36,8 +36,20 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func handle(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer) {
         var path = head.uri
-        if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
+        var query = ""
+        if let q = path.firstIndex(of: "?") {
+            query = String(path[path.index(after: q)...])
+            path = String(path[..<q])
+        }
         if path.hasPrefix("/v1/") { path = String(path.dropFirst(3)) }
+        // Azure OpenAI: /openai/deployments/{deployment}/{operation}?api-version=…
+        if path.hasPrefix("/openai/deployments/") {
+            let rest = path.dropFirst("/openai/deployments/".count)
+            guard let slash = rest.firstIndex(of: "/"), query.split(separator: "&").contains(where: { $0.hasPrefix("api-version=") }) else {
+                return respond(context: context, head: head, status: .notFound, json: "{\"error\":{\"code\":\"404\",\"message\":\"Resource not found\"}}")
+            }
+            path = String(rest[slash...])
+        }
         let bodyBytes = Array(body.readableBytesView)
         if path != "/mock/requests" && path != "/healthz" {
             log.append(.init(method: head.method.rawValue, path: head.uri, headers: head.headers.map { ($0.name, $0.value) },

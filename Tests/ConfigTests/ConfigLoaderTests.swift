@@ -195,6 +195,17 @@ import Testing
         #expect(found.contains { $0.path == "api_keys[0].routes.other" && $0.message.contains("may not use model") })
     }
 
+    @Test func azureProvidersNeedAnAPIVersion() throws {
+        let azure = Self.minimal.replacingOccurrences(of: "kind: openai\n", with: "kind: azure-openai\n")
+        let missing = issues(azure)
+        #expect(missing.contains { $0.path == "providers[0].api_version" && $0.message.contains("need api_version") })
+        let c = try load(azure.replacingOccurrences(of: "api_key_env: OPENAI_API_KEY", with: "api_key_env: OPENAI_API_KEY\n    api_version: \"2024-10-21\"\n    auth_scheme: bearer"))
+        #expect(c.providers.first?.apiVersion == "2024-10-21")
+        #expect(c.providers.first?.authScheme == .bearer)
+        let misplaced = issues(Self.minimal.replacingOccurrences(of: "api_key_env: OPENAI_API_KEY", with: "api_key_env: OPENAI_API_KEY\n    api_version: x"))
+        #expect(misplaced.contains { $0.path == "providers[0].api_version" && $0.message.contains("only applies to kind azure-openai") })
+    }
+
     @Test func apiKeyHashes() {
         #expect(APIKeyHash.hash(plaintext: "abc") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(APIKeyHash.digest(ofStored: APIKeyHash.hash(plaintext: "abc"))?.count == 32)

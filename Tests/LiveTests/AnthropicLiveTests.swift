@@ -2,6 +2,23 @@ import Foundation
 import Testing
 import TollgateTesting
 
+/// OpenAI clients reaching an Azure OpenAI deployment through the gateway.
+@Suite struct AzureOpenAILiveTests {
+    @Test func deploymentURLAndAPIKeyHeader() throws {
+        let h = try GatewayHarness(workers: 1)
+        let r = try h.client().postJSON("/v1/chat/completions", chatBody(model: "azure-chat", content: "hello azure"), headers: auth())
+        #expect(r.status == 200, "\(r.bodyString)")
+        let message = (try r.json()["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any]
+        #expect(message?["content"] as? String == "hello azure")
+        let log = try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests")
+        let sent = try #require((try JSONSerialization.jsonObject(with: Data(log.body)) as? [[String: Any]])?.last)
+        #expect(sent["path"] as? String == "/openai/deployments/my-gpt4o-deployment%2Becho/chat/completions?api-version=2024-10-21")
+        let headers = (sent["headers"] as? [[String]] ?? []).map { ($0[0].lowercased(), $0[1]) }
+        #expect(headers.contains { $0 == ("api-key", GatewayHarness.anthropicKey) })
+        #expect(!headers.contains { $0.0 == "authorization" })
+    }
+}
+
 /// OpenAI clients reaching an Anthropic (Messages API) backend through the gateway; the mock
 /// speaks Anthropic's wire format, events and errors.
 @Suite struct AnthropicLiveTests {

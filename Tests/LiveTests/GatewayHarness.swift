@@ -71,6 +71,11 @@ final class GatewayHarness: @unchecked Sendable {
           - name: dead
             kind: openai-compatible
             base_url: http://127.0.0.1:1/v1
+          - name: azure
+            kind: azure-openai
+            base_url: http://127.0.0.1:\(mockPort)
+            api_version: "2024-10-21"
+            api_key_env: ANTHROPIC_TEST_KEY
           - name: claude
             kind: anthropic
             base_url: http://127.0.0.1:\(mockPort)
@@ -93,6 +98,9 @@ final class GatewayHarness: @unchecked Sendable {
             route: fallback-hang
           - name: all-hang
             route: all-hang
+          - name: azure-chat
+            provider: azure
+            upstream_model: my-gpt4o-deployment+echo
           - name: claude-echo
             provider: claude
             upstream_model: claude-3-5-haiku+echo

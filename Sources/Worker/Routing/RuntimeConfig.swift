@@ -30,6 +30,11 @@ public final class RuntimeConfig: Sendable {
             case .openai, .openaiCompatible:
                 adapter = OpenAIAdapter()
                 if let key = p.apiKey { auth.append(("authorization", "Bearer \(key.value)")) }
+            case .azureOpenAI:
+                adapter = AzureOpenAIAdapter(apiVersion: p.apiVersion ?? "")
+                if let key = p.apiKey {
+                    auth.append(p.authScheme == .bearer ? ("authorization", "Bearer \(key.value)") : ("api-key", key.value))
+                }
             case .anthropic:
                 adapter = AnthropicAdapter()
                 if let key = p.apiKey { auth.append(("x-api-key", key.value)) }
