@@ -16,7 +16,7 @@ struct ConfigCompiler {
         self.environment = environment
     }
 
-    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider"]
+    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "pricing"]
 
     mutating func compile(_ root: Node) -> GatewayConfig? {
         guard let top = reader.mapping(root, "", allowed: Self.topLevelKeys, required: ["version", "listeners", "providers", "models"]) else {
@@ -32,8 +32,9 @@ struct ConfigCompiler {
         let models = compileModels(top["models"], providers: declaredProviders, routes: &routes)
         let keys = compileKeys(top["api_keys"], models: models.map(\.name), routes: declaredRoutes + routes.map(\.name))
         let mock = compileMock(top["mock_provider"])
+        let pricing = compilePricing(top["pricing"])
         return GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
-                             models: models, routes: routes, apiKeys: keys, mockProvider: mock)
+                             models: models, routes: routes, apiKeys: keys, mockProvider: mock, pricing: pricing)
     }
 
     // MARK: - Sections
@@ -393,6 +394,37 @@ struct ConfigCompiler {
         }
         guard let address, let port else { return nil }
         return .init(address: address, port: port)
+    }
+
+    /// `pricing: {upstream-model: {input: 2.5, output: 10, cached_input: 1.25}}` in USD per
+    /// million tokens, over the built-in catalog.
+    mutating func compilePricing(_ node: Node?) -> [String: GatewayConfig.ModelPrice] {
+        var table = ModelCatalog.builtIn
+        guard let node, !YAMLReader.isNull(node) else { return table }
+        guard case .mapping(let mapping) = node else {
+            reader.issue("pricing", node, "expected a mapping of upstream model names to prices")
+            return table
+        }
+        for (k, v) in mapping {
+            guard case .scalar(let key) = k else { continue }
+            let path = "pricing.\(key.string)"
+            guard let m = reader.mapping(v, path, allowed: ["input", "output", "cached_input"], required: ["input", "output"]) else { continue }
+            let input = number(m["input"], "\(path).input")
+            let output = number(m["output"], "\(path).output")
+            let cached = m["cached_input"] == nil ? nil : number(m["cached_input"], "\(path).cached_input")
+            guard let input, let output else { continue }
+            table[key.string] = .init(inputPerMillion: input, outputPerMillion: output, cachedInputPerMillion: cached)
+        }
+        return table
+    }
+
+    mutating func number(_ node: Node?, _ path: String) -> Double? {
+        guard let text = reader.string(node, path) else { return nil }
+        guard let v = Double(text), v.isFinite, v >= 0 else {
+            reader.issue(path, node, "expected a price in USD per million tokens (a number ≥ 0), got \"\(text)\"")
+            return nil
+        }
+        return v
     }
 
     // MARK: - Helpers

@@ -16,6 +16,8 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
     public var apiKeys: [APIKey]
     /// When set, `tollgate serve` also runs the built-in mock provider as a supervised child.
     public var mockProvider: MockProviderSettings?
+    /// Upstream model → price: the built-in catalog with the config's `pricing:` on top.
+    public var pricing: [String: ModelPrice]
 
     public init(
         version: Int = 1,
@@ -25,7 +27,8 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
         models: [Model],
         routes: [Route],
         apiKeys: [APIKey],
-        mockProvider: MockProviderSettings? = nil
+        mockProvider: MockProviderSettings? = nil,
+        pricing: [String: ModelPrice] = ModelCatalog.builtIn
     ) {
         self.version = version
         self.listeners = listeners
@@ -35,6 +38,7 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
         self.routes = routes
         self.apiKeys = apiKeys
         self.mockProvider = mockProvider
+        self.pricing = pricing
     }
 }
 

@@ -56,6 +56,29 @@ import TollgateTesting
         #expect(events.count > 5, "expected one event per token, got \(events.count)")
     }
 
+    @Test func usageAndCostOnEveryResponse() throws {
+        let h = try GatewayHarness(workers: 1)
+        let r = try h.client().postJSON("/v1/chat/completions", chatBody(), headers: auth())
+        let usage = try r.json()["usage"] as? [String: Any]
+        #expect(r.header("x-tollgate-input-tokens") == (usage?["prompt_tokens"] as? Int).map(String.init))
+        #expect(r.header("x-tollgate-output-tokens") == "16")
+        let expected = (Double(usage?["prompt_tokens"] as? Int ?? 0) * 0.15 + 16 * 0.60) / 1_000_000
+        #expect(abs((Double(r.header("x-tollgate-cost-usd") ?? "") ?? -1) - expected) < 1e-9, "\(r.headers)")
+
+        // A stream the client did not ask usage for: no usage chunk reaches it, the cost comment does,
+        // and upstream was asked for usage.
+        let stream = try h.client().startStreaming("POST", "/v1/chat/completions", headers: auth(), body: chatBody(stream: true))
+        var raw: [UInt8] = []
+        while let chunk = try stream.nextChunk() { raw += chunk }
+        let text = String(decoding: raw, as: UTF8.self)
+        #expect(text.contains(": tollgate-usage {\"prompt_tokens\":"))
+        #expect(text.contains("\"cost_usd\":"))
+        #expect(!text.contains("\"choices\":[],\"usage\""))
+        #expect(text.hasSuffix("data: [DONE]\n\n"))
+        let log = try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests")
+        #expect(log.bodyString.contains(#"\"stream_options\":{\"include_usage\":true}"#))
+    }
+
     @Test func fallsBackFromFailingPriorityZero() throws {
         let h = try GatewayHarness(workers: 1)
         let client = h.client()

@@ -163,7 +163,10 @@ import TollgateCore
             i += 7
         }
         out += t.finishStream()
-        let events = String(decoding: out, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { String($0.dropFirst(6)) }
+        let raw = String(decoding: out, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        let comments = raw.filter { $0.hasPrefix(":") }
+        #expect(comments == [": tollgate-usage {\"prompt_tokens\":12,\"completion_tokens\":9,\"cached_tokens\":0}"])
+        let events = raw.filter { !$0.hasPrefix(":") }.map { String($0.dropFirst(6)) }
         #expect(events.last == "[DONE]")
         #expect(events.filter { $0 == "[DONE]" }.count == 1)
         let chunks = try events.dropLast().map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }

@@ -53,8 +53,11 @@ final class RequestContext {
     /// Set by `RequestParsingFilter`: the `model` value and its byte range in `body`.
     var modelName: String?
     var modelRange: Range<Int>?
-    /// Set by `RequestParsingFilter`: `stream_options.include_usage`.
+    /// Set by `RequestParsingFilter`: `stream`, `stream_options.include_usage`, and the byte
+    /// range of the `stream_options` value if present.
+    var stream = false
     var includeUsage = false
+    var streamOptionsRange: Range<Int>?
     /// Set by `ModelAccessFilter`.
     var route: CompiledRoute?
 

@@ -1,3 +1,5 @@
+import Config
+import Foundation
 import NIOCore
 import NIOHTTP1
 import TollgateCore
@@ -23,8 +25,38 @@ struct UpstreamRequest {
     var body: [UInt8]
 }
 
+/// Token counts of one response, as the provider reported them.
+struct Usage: Equatable, Sendable {
+    var promptTokens: Int
+    var completionTokens: Int
+    var cachedTokens: Int
+
+    /// What these tokens cost at `price`, or nil when the model has no known price.
+    func cost(_ price: GatewayConfig.ModelPrice?) -> Double? {
+        price?.cost(promptTokens: promptTokens, completionTokens: completionTokens, cachedTokens: cachedTokens)
+    }
+
+    /// The SSE comment that closes a stream with its usage and cost. Comments are ignored by
+    /// SSE clients (and the SDKs), so this costs nothing to anyone who does not look.
+    func streamComment(_ price: GatewayConfig.ModelPrice?) -> [UInt8] {
+        var s = ": tollgate-usage {\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"cached_tokens\":\(cachedTokens)"
+        if let c = cost(price) { s += ",\"cost_usd\":" + Usage.format(c) }
+        return Array((s + "}\n\n").utf8)
+    }
+
+    /// USD with enough digits for fractions of a cent, without exponent notation.
+    static func format(_ usd: Double) -> String {
+        var s = String(format: "%.8f", usd)
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s += "0" }
+        return s
+    }
+}
+
 /// Turns one upstream response into the client front's format.
 protocol ResponseTranslator: AnyObject {
+    /// The usage seen so far (complete once the response ended).
+    var usage: Usage? { get }
     /// Decides, from the upstream head of a response that will be served, whether the body is
     /// translated as it streams (SSE) or collected whole and translated at the end.
     func mode(status: Int, headers: HTTPHeaders) -> TranslationMode
@@ -39,4 +71,6 @@ protocol ResponseTranslator: AnyObject {
 enum TranslationMode {
     case stream(contentType: String)
     case buffered
+    /// Relay untouched (e.g. an error body the client's front already understands).
+    case passthrough
 }

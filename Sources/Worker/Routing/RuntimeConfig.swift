@@ -55,7 +55,8 @@ public final class RuntimeConfig: Sendable {
                     }
                     level.append(CompiledBackend(id: b.id, provider: provider, model: b.model,
                                                  quotedModel: Array(JSONWriter.quoted(b.model).utf8),
-                                                 weight: max(1, b.weight)))
+                                                 weight: max(1, b.weight),
+                                                 price: ModelCatalog.price(for: b.model, in: config.pricing)))
                 }
                 priorities.append(level)
             }
@@ -124,6 +125,8 @@ struct CompiledBackend: Sendable {
     let model: String
     let quotedModel: [UInt8]
     let weight: Int
+    /// From the model catalog (built-in + config `pricing:`); nil when unknown.
+    let price: GatewayConfig.ModelPrice?
 }
 
 struct CompiledRoute: Sendable {

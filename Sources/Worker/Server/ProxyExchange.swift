@@ -45,8 +45,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         let modelRange: Range<Int>
         let publicModel: String
         let requestID: String
+        let stream: Bool
         /// The client asked for a usage chunk at the end of a stream.
         let includeUsage: Bool
+        /// Byte range of the `stream_options` value inside `body`, if present.
+        let streamOptionsRange: Range<Int>?
     }
 
     private enum State {
@@ -75,7 +78,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private var translator: (any ResponseTranslator)?
     /// Buffered translation: the upstream body collected so far.
     private var collected: ByteBuffer?
-    private var collectedStatus: HTTPResponseStatus = .ok
+    private var collectedHead: HTTPResponseHead?
 
     init(sink: ClientSink, worker: WorkerContext, config: RuntimeConfig, route: CompiledRoute, request: Request) {
         self.sink = sink
@@ -275,36 +278,45 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         if let translator {
             switch translator.mode(status: status, headers: head.headers) {
             case .buffered:
-                // The whole body is needed to translate it; the head goes out with it.
+                // The whole body is needed first; the head goes out with it.
                 collected = ByteBuffer()
-                collectedStatus = head.status
+                collectedHead = head
                 return
             case .stream(let contentType):
                 translatedContentType = contentType
+            case .passthrough:
+                self.translator = nil
             }
         }
+        var headers = clientHeaders(from: head.headers, dropRepresentation: translatedContentType != nil, backend: backend)
+        if let translatedContentType {
+            headers.add(name: "content-type", value: translatedContentType)
+        }
+        isEventStream = (translatedContentType ?? head.headers.first(name: "content-type") ?? "").hasPrefix("text/event-stream")
+        sink.sendHead(HTTPResponseHead(version: request.clientHead.version, status: head.status, headers: headers))
+    }
+
+    /// The upstream's headers minus hop-by-hop ones (and, when the body is rewritten, the ones
+    /// describing its bytes), the upstream's request id renamed, plus the gateway's own.
+    private func clientHeaders(from upstream: HTTPHeaders, dropRepresentation: Bool, backend: CompiledBackend) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(head.headers.count + 4)
-        for (name, value) in head.headers {
+        headers.reserveCapacity(upstream.count + 7)
+        for (name, value) in upstream {
             if Self.isHopByHop(name) { continue }
-            if translatedContentType != nil, Self.isRepresentationHeader(name) { continue }
+            if dropRepresentation, Self.isRepresentationHeader(name) { continue }
             if name.utf8.count == 12, name.lowercased() == "x-request-id" {
                 headers.add(name: "x-upstream-request-id", value: value)
                 continue
             }
             headers.add(name: name, value: value)
         }
-        if let translatedContentType {
-            headers.add(name: "content-type", value: translatedContentType)
-        }
-        isEventStream = (translatedContentType ?? head.headers.first(name: "content-type") ?? "").hasPrefix("text/event-stream")
         headers.add(name: "x-request-id", value: request.requestID)
         headers.add(name: "x-tollgate-backend", value: backend.id)
         headers.add(name: "x-tollgate-attempts", value: String(machine.attempts))
         if !sink.clientKeepAlive {
             headers.add(name: "connection", value: "close")
         }
-        sink.sendHead(HTTPResponseHead(version: request.clientHead.version, status: head.status, headers: headers))
+        return headers
     }
 
     func upstreamBody(_ buffer: ByteBuffer) {
@@ -330,9 +342,10 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         worker.pool.release(conn)
         if let translator {
             if let body = collected {
-                let (status, bytes) = translator.translateWhole(status: Int(collectedStatus.code), body: Array(body.readableBytesView))
+                let upstreamHead = collectedHead ?? HTTPResponseHead(version: .http1_1, status: .ok)
+                let (status, bytes) = translator.translateWhole(status: Int(upstreamHead.status.code), body: Array(body.readableBytesView))
                 servedStatus = status
-                sendTranslatedHead(status: status, contentLength: bytes.count, backend: route.backend(ref))
+                sendTranslatedHead(upstreamHead, status: status, contentLength: bytes.count, usage: translator.usage, backend: route.backend(ref))
                 sink.sendBody(ByteBuffer(bytes: bytes))
             } else {
                 let tail = translator.finishStream()
@@ -390,18 +403,20 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private func resetTranslation() {
         translator = nil
         collected = nil
+        collectedHead = nil
     }
 
-    /// The head of a response translated whole (JSON), sent once its body is known.
-    private func sendTranslatedHead(status: Int, contentLength: Int, backend: CompiledBackend) {
-        var headers = HTTPHeaders()
+    /// The head of a response collected whole (JSON), sent once its body is known, with the
+    /// tokens and cost it reported.
+    private func sendTranslatedHead(_ upstream: HTTPResponseHead, status: Int, contentLength: Int, usage: Usage?, backend: CompiledBackend) {
+        var headers = clientHeaders(from: upstream.headers, dropRepresentation: true, backend: backend)
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(contentLength))
-        headers.add(name: "x-request-id", value: request.requestID)
-        headers.add(name: "x-tollgate-backend", value: backend.id)
-        headers.add(name: "x-tollgate-attempts", value: String(machine.attempts))
-        if !sink.clientKeepAlive {
-            headers.add(name: "connection", value: "close")
+        if let usage {
+            headers.add(name: "x-tollgate-input-tokens", value: String(usage.promptTokens))
+            headers.add(name: "x-tollgate-output-tokens", value: String(usage.completionTokens))
+            if usage.cachedTokens > 0 { headers.add(name: "x-tollgate-cached-tokens", value: String(usage.cachedTokens)) }
+            if let cost = usage.cost(backend.price) { headers.add(name: "x-tollgate-cost-usd", value: Usage.format(cost)) }
         }
         sink.sendHead(HTTPResponseHead(version: request.clientHead.version, status: HTTPResponseStatus(statusCode: status), headers: headers))
     }

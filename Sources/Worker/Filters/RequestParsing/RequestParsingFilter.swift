@@ -5,10 +5,18 @@ import TollgateCore
 struct RequestParsingFilter: RequestFilter {
     let name = "request-parsing"
 
+    struct Parsed {
+        var model: String
+        var modelRange: Range<Int>
+        var stream: Bool
+        var includeUsage = false
+        var streamOptionsRange: Range<Int>?
+    }
+
     init(config: RuntimeConfig) {}
 
     func onRequest(_ context: RequestContext) -> FilterResult {
-        let parsed: Result<(String, Range<Int>, Bool), GatewayError> = context.body.withUnsafeReadableBytes { raw in
+        let parsed: Result<Parsed, GatewayError> = context.body.withUnsafeReadableBytes { raw in
             let index: JSONObjectIndex
             do {
                 index = try JSONScanner.scanObject(raw)
@@ -21,18 +29,22 @@ struct RequestParsingFilter: RequestFilter {
             guard member.kind == .string, let name = JSONScanner.decodeString(raw, member.value), !name.isEmpty else {
                 return .failure(.badRequest("The model parameter must be a non-empty string.", code: "invalid_model", param: "model"))
             }
-            var includeUsage = false
-            if let options = index.member("stream_options", in: raw), options.kind == .object,
-               let nested = try? JSONScanner.scanObject(raw, in: options.value) {
-                includeUsage = nested.bool("include_usage", in: raw) ?? false
+            var parsed = Parsed(model: name, modelRange: member.value, stream: index.bool("stream", in: raw) ?? false)
+            if let options = index.member("stream_options", in: raw) {
+                parsed.streamOptionsRange = options.value
+                if options.kind == .object, let nested = try? JSONScanner.scanObject(raw, in: options.value) {
+                    parsed.includeUsage = nested.bool("include_usage", in: raw) ?? false
+                }
             }
-            return .success((name, member.value, includeUsage))
+            return .success(parsed)
         }
         switch parsed {
-        case .success(let (name, range, includeUsage)):
-            context.modelName = name
-            context.modelRange = range
-            context.includeUsage = includeUsage
+        case .success(let p):
+            context.modelName = p.model
+            context.modelRange = p.modelRange
+            context.stream = p.stream
+            context.includeUsage = p.includeUsage
+            context.streamOptionsRange = p.streamOptionsRange
             return .proceed
         case .failure(let error):
             return .respond(error)

@@ -26,6 +26,6 @@ struct AnthropicAdapter: ProviderAdapter {
     }
 
     func responseTranslator(for request: ProxyExchange.Request, backend: CompiledBackend) -> (any ResponseTranslator)? {
-        AnthropicResponseTranslator(publicModel: request.publicModel, includeUsage: request.includeUsage)
+        AnthropicResponseTranslator(publicModel: request.publicModel, includeUsage: request.includeUsage, price: backend.price)
     }
 }

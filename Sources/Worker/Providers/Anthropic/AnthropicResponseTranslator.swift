@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -14,6 +15,7 @@ import TollgateCore
 final class AnthropicResponseTranslator: ResponseTranslator {
     private let model: String
     private let includeUsage: Bool
+    private let price: GatewayConfig.ModelPrice?
     private let created = Int(Date().timeIntervalSince1970)
     private var parser = SSEParser()
     private var id = "chatcmpl-anthropic"
@@ -23,9 +25,16 @@ final class AnthropicResponseTranslator: ResponseTranslator {
     private var toolIndexByBlock: [Int: Int] = [:]
     private var finished = false
 
-    init(publicModel: String, includeUsage: Bool) {
+    init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice? = nil) {
         self.model = publicModel
         self.includeUsage = includeUsage
+        self.price = price
+    }
+
+    private var sawUsage = false
+
+    var usage: Usage? {
+        sawUsage ? Usage(promptTokens: inputTokens, completionTokens: outputTokens, cachedTokens: cachedTokens) : nil
     }
 
     func mode(status: Int, headers: HTTPHeaders) -> TranslationMode {
@@ -132,6 +141,7 @@ final class AnthropicResponseTranslator: ResponseTranslator {
                 out += Array(("data: {\"id\":" + JSONWriter.quoted(id) + ",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":"
                               + JSONWriter.quoted(model) + ",\"system_fingerprint\":null,\"choices\":[],\"usage\":" + usageJSON() + "}\n\n").utf8)
             }
+            if let usage { out += usage.streamComment(price) }
             return out + Array("data: [DONE]\n\n".utf8)
         case "error":
             finished = true
@@ -153,6 +163,7 @@ final class AnthropicResponseTranslator: ResponseTranslator {
     }
 
     private func noteUsage(_ usage: [String: Any]) {
+        if !usage.isEmpty { sawUsage = true }
         if let v = usage["input_tokens"] as? Int { inputTokens = v }
         if let v = usage["output_tokens"] as? Int { outputTokens = v }
         let read = usage["cache_read_input_tokens"] as? Int ?? 0

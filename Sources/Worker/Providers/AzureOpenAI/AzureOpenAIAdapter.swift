@@ -10,16 +10,14 @@ struct AzureOpenAIAdapter: ProviderAdapter {
     let apiVersion: String
 
     func upstreamRequest(for request: ProxyExchange.Request, backend: CompiledBackend) -> Result<UpstreamRequest, GatewayError> {
-        let body = request.body.withUnsafeReadableBytes { raw in
-            JSONWriter.replacing(raw, [(request.modelRange, backend.quotedModel)])
-        }
+        let body = OpenAIAdapter.rewrittenBody(request, backend: backend)
         var path = "/openai/deployments/" + Self.percentEncode(backend.model) + request.endpoint.upstreamPath + "?api-version=" + Self.percentEncode(apiVersion)
         if !request.query.isEmpty { path += "&" + request.query }
         return .success(UpstreamRequest(path: path, headers: [], body: body))
     }
 
     func responseTranslator(for request: ProxyExchange.Request, backend: CompiledBackend) -> (any ResponseTranslator)? {
-        nil
+        OpenAIUsageMeter(price: backend.price, forwardUsageChunk: request.includeUsage)
     }
 
     /// RFC 3986 unreserved characters stay; everything else is %-encoded.

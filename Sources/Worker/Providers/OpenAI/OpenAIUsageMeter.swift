@@ -1,0 +1,84 @@
+import Config
+import NIOCore
+import NIOHTTP1
+import TollgateCore
+
+/// Reads the usage out of an OpenAI-format response without changing what the client gets:
+/// a JSON body is collected (so usage and cost can go into the response headers) and passed on
+/// byte for byte; a stream is relayed event by event, the usage chunk is dropped when only the
+/// gateway asked for it, and a `: tollgate-usage {…}` comment with tokens and cost goes before
+/// `[DONE]`.
+final class OpenAIUsageMeter: ResponseTranslator {
+    private let price: GatewayConfig.ModelPrice?
+    private let forwardUsageChunk: Bool
+    private var parser = SSEParser()
+    private(set) var usage: Usage?
+
+    /// Bodies larger than this are relayed without usage rather than held in memory.
+    static let maxCollectedBytes = 8 * 1024 * 1024
+
+    init(price: GatewayConfig.ModelPrice?, forwardUsageChunk: Bool) {
+        self.price = price
+        self.forwardUsageChunk = forwardUsageChunk
+    }
+
+    func mode(status: Int, headers: HTTPHeaders) -> TranslationMode {
+        guard (200..<300).contains(status) else { return .passthrough }
+        let type = headers.first(name: "content-type") ?? ""
+        if type.hasPrefix("text/event-stream") { return .stream(contentType: type) }
+        if type.hasPrefix("application/json"),
+           (headers.first(name: "content-length").flatMap(Int.init) ?? 0) <= Self.maxCollectedBytes {
+            return .buffered
+        }
+        return .passthrough
+    }
+
+    func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8]) {
+        body.withUnsafeBytes { raw in
+            if let index = try? JSONScanner.scanObject(raw) {
+                usage = Self.usage(in: raw, index: index)
+            }
+        }
+        return (status, body)
+    }
+
+    func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
+        var out: [UInt8] = []
+        for event in parser.feed(buffer.readableBytesView) {
+            if event.data == "[DONE]" {
+                if let usage { out += usage.streamComment(price) }
+                out += Array("data: [DONE]\n\n".utf8)
+                continue
+            }
+            let bytes = Array(event.data.utf8)
+            var isUsageOnly = false
+            bytes.withUnsafeBytes { raw in
+                guard let index = try? JSONScanner.scanObject(raw), let u = Self.usage(in: raw, index: index) else { return }
+                usage = u
+                if let choices = index.member("choices", in: raw), choices.kind == .array {
+                    isUsageOnly = raw[choices.value].allSatisfy { $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") || $0 == 0x20 }
+                }
+            }
+            if isUsageOnly && !forwardUsageChunk { continue }
+            if let name = event.event { out += Array("event: \(name)\n".utf8) }
+            out += Array("data: ".utf8) + bytes + [0x0A, 0x0A]
+        }
+        return out
+    }
+
+    func finishStream() -> [UInt8] { [] }
+
+    /// `usage.prompt_tokens`, `completion_tokens` and `prompt_tokens_details.cached_tokens`.
+    static func usage(in raw: UnsafeRawBufferPointer, index: JSONObjectIndex) -> Usage? {
+        guard let member = index.member("usage", in: raw), member.kind == .object,
+              let u = try? JSONScanner.scanObject(raw, in: member.value) else { return nil }
+        var cached = 0
+        if let details = u.member("prompt_tokens_details", in: raw), details.kind == .object,
+           let d = try? JSONScanner.scanObject(raw, in: details.value) {
+            cached = d.int("cached_tokens", in: raw) ?? 0
+        }
+        let prompt = u.int("prompt_tokens", in: raw) ?? 0
+        let completion = u.int("completion_tokens", in: raw) ?? 0
+        return Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: cached)
+    }
+}
