@@ -198,6 +198,6 @@ import TollgateCore
         var p = SSEParser()
         #expect(p.feed(Array("event: a\nda".utf8)).isEmpty)
         #expect(p.feed(Array("ta: 1\n".utf8)).isEmpty)
-        #expect(p.feed(Array("data: 2\r\n\r\ndata: x\n\n: comment\n\n".utf8)) == [.init(event: "a", data: "1\n2"), .init(event: nil, data: "x")])
+        #expect(p.feed(Array("data: 2\r\n\r\ndata: x\n\n: comment\n\n".utf8)) == [.init(event: "a", data: Array("1\n2".utf8)), .init(event: nil, data: Array("x".utf8))])
     }
 }

@@ -44,12 +44,15 @@ struct Usage: Equatable, Sendable {
         return Array((s + "}\n\n").utf8)
     }
 
-    /// USD with enough digits for fractions of a cent, without exponent notation.
+    /// USD to the nano-dollar, without exponent notation and without Foundation's formatter
+    /// (this runs for every response).
     static func format(_ usd: Double) -> String {
-        var s = String(format: "%.8f", usd)
-        while s.hasSuffix("0") { s.removeLast() }
-        if s.hasSuffix(".") { s += "0" }
-        return s
+        let nanos = Int((usd * 1_000_000_000).rounded())
+        let whole = nanos / 1_000_000_000
+        var fraction = String(nanos % 1_000_000_000)
+        fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+        while fraction.count > 1 && fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(whole).\(fraction)"
     }
 }
 

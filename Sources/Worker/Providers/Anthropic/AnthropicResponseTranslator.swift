@@ -102,7 +102,7 @@ final class AnthropicResponseTranslator: ResponseTranslator {
     }
 
     private func translate(_ event: SSEParser.Event) -> [UInt8] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any] else { return [] }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any] else { return [] }
         let type = object["type"] as? String ?? event.event ?? ""
         switch type {
         case "message_start":

@@ -44,24 +44,31 @@ final class OpenAIUsageMeter: ResponseTranslator {
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(buffer.readableBytes + 16)
         for event in parser.feed(buffer.readableBytesView) {
-            if event.data == "[DONE]" {
+            if event.isDone {
                 if let usage { out += usage.streamComment(price) }
                 out += Array("data: [DONE]\n\n".utf8)
                 continue
             }
-            let bytes = Array(event.data.utf8)
+            let bytes = event.data
             var isUsageOnly = false
-            bytes.withUnsafeBytes { raw in
-                guard let index = try? JSONScanner.scanObject(raw), let u = Self.usage(in: raw, index: index) else { return }
-                usage = u
-                if let choices = index.member("choices", in: raw), choices.kind == .array {
-                    isUsageOnly = raw[choices.value].allSatisfy { $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") || $0 == 0x20 }
+            // Only the chunk that carries usage is worth a scan; the others say `"usage":null` or nothing.
+            if bytes.containsBytes("\"usage\":{") || bytes.containsBytes("\"usage\": {") {
+                bytes.withUnsafeBytes { raw in
+                    guard let index = try? JSONScanner.scanObject(raw), let u = Self.usage(in: raw, index: index) else { return }
+                    usage = u
+                    if let choices = index.member("choices", in: raw), choices.kind == .array {
+                        isUsageOnly = raw[choices.value].allSatisfy { $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") || $0 == 0x20 }
+                    }
                 }
             }
             if isUsageOnly && !forwardUsageChunk { continue }
             if let name = event.event { out += Array("event: \(name)\n".utf8) }
-            out += Array("data: ".utf8) + bytes + [0x0A, 0x0A]
+            out.append(contentsOf: "data: ".utf8)
+            out.append(contentsOf: bytes)
+            out.append(0x0A)
+            out.append(0x0A)
         }
         return out
     }
