@@ -206,6 +206,16 @@ import Testing
         #expect(misplaced.contains { $0.path == "providers[0].api_version" && $0.message.contains("only applies to kind azure-openai") })
     }
 
+    @Test func pricingOverridesTheCatalog() throws {
+        let c = try load(Self.minimal + "\npricing:\n  gpt-4o-mini: {input: 1, output: 2}\n  my-llama: {input: 0.5, output: 0.5, cached_input: 0.1}\n")
+        #expect(c.pricing["gpt-4o-mini"] == .init(inputPerMillion: 1, outputPerMillion: 2, cachedInputPerMillion: nil))
+        #expect(c.pricing["my-llama"]?.cachedInputPerMillion == 0.1)
+        #expect(c.pricing["gpt-4o"] == ModelCatalog.builtIn["gpt-4o"], "built-ins stay")
+        let bad = issues(Self.minimal + "\npricing:\n  x: {input: cheap}\n")
+        #expect(bad.contains { $0.path == "pricing.x.input" && $0.message.contains("USD per million tokens") })
+        #expect(bad.contains { $0.path == "pricing.x.output" && $0.message == "required key is missing" })
+    }
+
     @Test func apiKeyHashes() {
         #expect(APIKeyHash.hash(plaintext: "abc") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(APIKeyHash.digest(ofStored: APIKeyHash.hash(plaintext: "abc"))?.count == 32)
