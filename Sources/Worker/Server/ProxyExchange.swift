@@ -143,7 +143,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         attemptToken += 1
         let token = attemptToken
         worker.stats?.add(.upstreamAttempts)
-        if machine.attempts > 1 || forceNewConnection {
+        if machine.attempts > 1 && !forceNewConnection {
+            // A stale-connection retry is the same attempt again, not a fallback.
             worker.stats?.add(.fallbacks)
         }
         let limits = config.limits
