@@ -20,6 +20,8 @@ struct MockControls: Equatable {
     var fault: Fault?
     var retryAfterSeconds = 1
     var echo = false
+    /// Answer with a call of the request's first tool (`+tool`).
+    var tool = false
 
     /// Reads the suffixes of `model` (returning the bare name), then the headers, which win.
     static func parse(model: String, headers: HTTPHeaders) -> (MockControls, String) {
@@ -44,6 +46,7 @@ struct MockControls: Equatable {
         case "fault": fault = Fault(rawValue: value.lowercased())
         case "retry-after": retryAfterSeconds = max(0, Int(value) ?? 1)
         case "echo": echo = value == "true" || value == "1" || value.isEmpty
+        case "tool": tool = value == "true" || value == "1" || value.isEmpty
         default: break
         }
     }

@@ -58,6 +58,8 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch (head.method, path) {
         case (.POST, "/chat/completions"):
             chat(context: context, head: head, body: bodyBytes)
+        case (.POST, "/messages/count_tokens"):
+            respond(context: context, head: head, status: .ok, json: "{\"input_tokens\":\(max(1, bodyBytes.count / 4))}")
         case (.POST, "/messages"):
             anthropicMessages(context: context, head: head, body: bodyBytes)
         case (.POST, "/embeddings"):
@@ -128,6 +130,9 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let id = "chatcmpl-mock\(Self.counter.next())"
         let created = Int(Date().timeIntervalSince1970)
+        if controls.tool, let toolName = Self.firstToolName(body) {
+            return toolCall(context: context, head: head, id: id, created: created, model: model, tool: toolName, request: request)
+        }
         let respondNow = { [self] in
             if request.stream {
                 self.stream(context: context, head: head, id: id, created: created, model: model, tokens: tokens,
@@ -212,6 +217,44 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: interval) { bound.value.sendNext() }
         }
+    }
+
+    /// A call of `tool` with arguments `{"query":"mock"}`, plain or streamed.
+    private func toolCall(context: ChannelHandlerContext, head: HTTPRequestHead, id: String, created: Int, model: String, tool: String, request: ChatRequest) {
+        let args = #"{"query":"mock"}"#
+        if !request.stream {
+            let json = "{\"id\":\"\(id)\",\"object\":\"chat.completion\",\"created\":\(created),\"model\":" + JSONWriter.quoted(model)
+                + ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_mock1\",\"type\":\"function\",\"function\":{\"name\":"
+                + JSONWriter.quoted(tool) + ",\"arguments\":" + JSONWriter.quoted(args) + "}}],\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}],"
+                + "\"usage\":" + MockResponses.usage(prompt: request.promptTokens, completion: 8) + ",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_tollgate_mock\"}"
+            return respond(context: context, head: head, status: .ok, json: json)
+        }
+        var events = [
+            MockResponses.chunk(id: id, created: created, model: model, delta: "{\"role\":\"assistant\",\"content\":null}", finishReason: nil, includeUsage: request.includeUsage),
+            MockResponses.chunk(id: id, created: created, model: model,
+                                delta: "{\"tool_calls\":[{\"index\":0,\"id\":\"call_mock1\",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(tool) + ",\"arguments\":\"\"}}]}",
+                                finishReason: nil, includeUsage: request.includeUsage),
+            MockResponses.chunk(id: id, created: created, model: model,
+                                delta: "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":" + JSONWriter.quoted(args) + "}}]}",
+                                finishReason: nil, includeUsage: request.includeUsage),
+            MockResponses.chunk(id: id, created: created, model: model, delta: "{}", finishReason: "tool_calls", includeUsage: request.includeUsage),
+        ]
+        if request.includeUsage {
+            events.append(MockResponses.chunk(id: id, created: created, model: model, delta: nil, finishReason: nil, includeUsage: true,
+                                              usage: MockResponses.usage(prompt: request.promptTokens, completion: 8)))
+        }
+        events.append("data: [DONE]\n\n")
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "text/event-stream; charset=utf-8")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: events.joined())))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    static func firstToolName(_ body: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let tools = object["tools"] as? [[String: Any]] else { return nil }
+        return (tools.first?["function"] as? [String: Any])?["name"] as? String
     }
 
     // MARK: - Embeddings

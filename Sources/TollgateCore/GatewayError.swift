@@ -1,3 +1,9 @@
+/// The API dialect a client speaks to the gateway.
+public enum APIFront: Sendable, Equatable {
+    case openAI
+    case anthropic
+}
+
 /// An error the gateway answers a client with, in the shape of the API front the client speaks.
 ///
 /// The foundation front is OpenAI's (`{"error":{"message","type","param","code"}}`); the
@@ -34,6 +40,32 @@ public struct GatewayError: Error, Sendable, Equatable {
         lhs.status == rhs.status && lhs.type == rhs.type && lhs.code == rhs.code && lhs.param == rhs.param
             && lhs.message == rhs.message && lhs.headers.elementsEqual(rhs.headers, by: ==)
             && lhs.extraJSONMembers.elementsEqual(rhs.extraJSONMembers, by: ==)
+    }
+
+    /// The body in the shape of `front`.
+    public func body(for front: APIFront) -> String {
+        switch front {
+        case .openAI: return openAIBody
+        case .anthropic: return anthropicBody
+        }
+    }
+
+    /// Anthropic's error shape: `{"type":"error","error":{"type","message"}}`, with the error
+    /// type Anthropic uses for the status.
+    public var anthropicBody: String {
+        let kind: String
+        switch status {
+        case 400, 405, 408, 422: kind = "invalid_request_error"
+        case 401: kind = "authentication_error"
+        case 403: kind = "permission_error"
+        case 404: kind = "not_found_error"
+        case 413: kind = "request_too_large"
+        case 429: kind = "rate_limit_error"
+        case 503, 529: kind = "overloaded_error"
+        case 504: kind = "timeout_error"
+        default: kind = status >= 500 ? "api_error" : "invalid_request_error"
+        }
+        return "{\"type\":\"error\",\"error\":{\"type\":\"\(kind)\",\"message\":" + JSONWriter.quoted(message) + "}}"
     }
 
     /// The OpenAI-shaped JSON body.

@@ -104,6 +104,12 @@ final class GatewayHarness: @unchecked Sendable {
           - name: claude-echo
             provider: claude
             upstream_model: claude-3-5-haiku+echo
+          - name: gpt-echo
+            provider: mock
+            upstream_model: gpt-4o-mini+echo
+          - name: gpt-tool
+            provider: mock
+            upstream_model: gpt-4o-mini+tool
           - name: claude-tool
             provider: claude
             upstream_model: claude-3-5-haiku+tool

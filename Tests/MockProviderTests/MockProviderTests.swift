@@ -10,7 +10,7 @@ import TollgateTesting
     @Test func suffixesAndHeadersControlTheMock() {
         let (c, base) = MockControls.parse(model: "mock-small+fault=503+retry_after=2+tps=50+tokens=7+latency=30+echo", headers: [:])
         #expect(base == "mock-small")
-        #expect(c == MockControls(latencyMs: 30, tokensPerSecond: 50, outputTokens: 7, fault: .unavailable, retryAfterSeconds: 2, echo: true))
+        #expect(c == MockControls(latencyMs: 30, tokensPerSecond: 50, outputTokens: 7, fault: .unavailable, retryAfterSeconds: 2, echo: true, tool: false))
         let (h, plain) = MockControls.parse(model: "gpt-4o-mini", headers: HTTPHeaders([("x-mock-fault", "reset"), ("X-Mock-Output-Tokens", "3")]))
         #expect(plain == "gpt-4o-mini")
         #expect(h.fault == .reset && h.outputTokens == 3)

@@ -32,12 +32,23 @@ final class RequestContext {
     enum Endpoint: Sendable, Equatable {
         case chatCompletions
         case embeddings
+        /// Anthropic's Messages API (`/v1/messages`).
+        case messages
+        /// Anthropic's `/v1/messages/count_tokens`.
+        case countTokens
 
-        /// The path appended to a provider's base URL.
+        /// The path of the equivalent OpenAI operation under an OpenAI-family base URL.
         var upstreamPath: String {
             switch self {
-            case .chatCompletions: return "/chat/completions"
+            case .chatCompletions, .messages, .countTokens: return "/chat/completions"
             case .embeddings: return "/embeddings"
+            }
+        }
+
+        var front: APIFront {
+            switch self {
+            case .chatCompletions, .embeddings: return .openAI
+            case .messages, .countTokens: return .anthropic
             }
         }
     }

@@ -43,6 +43,8 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
     private var keyName: String?
     private var modelName: String?
     private var registered = false
+    /// The dialect of the current request, for error bodies.
+    private var front: APIFront = .openAI
 
     init(worker: WorkerContext) {
         self.worker = worker
@@ -153,6 +155,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         self.requestStart = .now()
         self.keyName = nil
         self.modelName = nil
+        self.front = .openAI
         self.clientKeepAlive = head.isKeepAlive && !worker.draining
         self.requestID = Self.clientRequestID(head.headers) ?? worker.makeRequestID()
         self.maxBody = limits.maxBodyBytes
@@ -182,6 +185,14 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         case "/v1/chat/completions", "/chat/completions":
             guard head.method == .POST else { return respond(.methodNotAllowed("Use POST for \(path).", allow: "POST")) }
             proxy(endpoint: .chatCompletions, query: query, config: config)
+        case "/v1/messages":
+            front = .anthropic
+            guard head.method == .POST else { return respond(.methodNotAllowed("Use POST for \(path).", allow: "POST")) }
+            proxy(endpoint: .messages, query: query, config: config)
+        case "/v1/messages/count_tokens":
+            front = .anthropic
+            guard head.method == .POST else { return respond(.methodNotAllowed("Use POST for \(path).", allow: "POST")) }
+            proxy(endpoint: .countTokens, query: query, config: config)
         case "/v1/embeddings", "/embeddings":
             guard head.method == .POST else { return respond(.methodNotAllowed("Use POST for \(path).", allow: "POST")) }
             proxy(endpoint: .embeddings, query: query, config: config)
@@ -254,7 +265,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         var headers = HTTPHeaders(extraHeaders)
         for (name, value) in error.headers { headers.add(name: name, value: value) }
         respondText(status: HTTPResponseStatus(statusCode: error.status), contentType: "application/json",
-                    error.openAIBody, extraHeaders: headers)
+                    error.body(for: front), extraHeaders: headers)
     }
 
     private func respondJSON(status: HTTPResponseStatus, _ json: String) {

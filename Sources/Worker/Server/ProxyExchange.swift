@@ -481,8 +481,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             let error = GatewayError(status: 502, type: "server_error", code: "upstream_stream_interrupted",
                                      message: "The upstream stream was interrupted: \(reason). The response is incomplete.")
             var buffer = ByteBuffer()
-            buffer.writeString("data: ")
-            buffer.writeString(error.openAIBody)
+            buffer.writeString(request.endpoint.front == .anthropic ? "event: error\ndata: " : "data: ")
+            buffer.writeString(error.body(for: request.endpoint.front))
             buffer.writeString("\n\n")
             sink.sendBody(buffer)
             sink.exchangeFinished(status: servedStatus, backend: backend, attempts: machine.attempts, ending: .completeAndClose)

@@ -10,14 +10,13 @@ struct AzureOpenAIAdapter: ProviderAdapter {
     let apiVersion: String
 
     func upstreamRequest(for request: ProxyExchange.Request, backend: CompiledBackend) -> Result<UpstreamRequest, GatewayError> {
-        let body = OpenAIAdapter.rewrittenBody(request, backend: backend)
         var path = "/openai/deployments/" + Self.percentEncode(backend.model) + request.endpoint.upstreamPath + "?api-version=" + Self.percentEncode(apiVersion)
         if !request.query.isEmpty { path += "&" + request.query }
-        return .success(UpstreamRequest(path: path, headers: [], body: body))
+        return OpenAIAdapter.body(for: request, backend: backend).map { UpstreamRequest(path: path, headers: [], body: $0) }
     }
 
     func responseTranslator(for request: ProxyExchange.Request, backend: CompiledBackend) -> (any ResponseTranslator)? {
-        OpenAIUsageMeter(price: backend.price, forwardUsageChunk: request.includeUsage)
+        OpenAIAdapter.translator(for: request, backend: backend)
     }
 
     /// RFC 3986 unreserved characters stay; everything else is %-encoded.

@@ -1,20 +1,51 @@
+import Foundation
 import TollgateCore
 
-/// OpenAI and every OpenAI-compatible server: the body is forwarded byte for byte except the
-/// `model` value, which is replaced by the backend's upstream model. A streamed chat request
-/// always asks upstream for usage (`stream_options.include_usage`), so every stream can be
-/// accounted; the usage chunk is passed on only when the client asked for it too.
+/// OpenAI and every OpenAI-compatible server. From the OpenAI front, the body is forwarded
+/// byte for byte except the `model` value, which is replaced by the backend's upstream model,
+/// and a streamed chat request always asks upstream for usage (`stream_options.include_usage`)
+/// so every stream can be accounted; the usage chunk is passed on only when the client asked
+/// too. From the Anthropic front, requests and responses are translated.
 struct OpenAIAdapter: ProviderAdapter {
     func upstreamRequest(for request: ProxyExchange.Request, backend: CompiledBackend) -> Result<UpstreamRequest, GatewayError> {
-        .success(UpstreamRequest(path: Self.path(request), headers: [], body: Self.rewrittenBody(request, backend: backend)))
+        Self.body(for: request, backend: backend).map { UpstreamRequest(path: Self.path(request), headers: [], body: $0) }
     }
 
     func responseTranslator(for request: ProxyExchange.Request, backend: CompiledBackend) -> (any ResponseTranslator)? {
-        OpenAIUsageMeter(price: backend.price, forwardUsageChunk: request.includeUsage)
+        Self.translator(for: request, backend: backend)
+    }
+
+    static func translator(for request: ProxyExchange.Request, backend: CompiledBackend) -> any ResponseTranslator {
+        if request.endpoint == .messages {
+            return OpenAIToAnthropicResponse(publicModel: request.publicModel, price: backend.price)
+        }
+        return OpenAIUsageMeter(price: backend.price, forwardUsageChunk: request.includeUsage)
     }
 
     static func path(_ request: ProxyExchange.Request) -> String {
         request.query.isEmpty ? request.endpoint.upstreamPath : request.endpoint.upstreamPath + "?" + request.query
+    }
+
+    /// The OpenAI-format body for any front (shared by the OpenAI and Azure adapters).
+    static func body(for request: ProxyExchange.Request, backend: CompiledBackend) -> Result<[UInt8], GatewayError> {
+        switch request.endpoint {
+        case .chatCompletions, .embeddings:
+            return .success(rewrittenBody(request, backend: backend))
+        case .messages:
+            switch AnthropicToOpenAIRequest.translate(Array(request.body.readableBytesView), upstreamModel: backend.model) {
+            case .failure(let error):
+                return .failure(error)
+            case .success(let object):
+                guard let data = try? JSONSerialization.data(withJSONObject: object) else {
+                    return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
+                                                 message: "The request could not be encoded for an OpenAI-compatible backend."))
+                }
+                return .success(Array(data))
+            }
+        case .countTokens:
+            return .failure(.badRequest("count_tokens needs an Anthropic backend; this model is served by an OpenAI-compatible one.",
+                                        code: "unsupported_endpoint"))
+        }
     }
 
     /// The client's bytes with the model replaced and, for streamed chat, usage requested.
