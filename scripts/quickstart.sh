@@ -38,7 +38,7 @@ cat <<MSG
     r = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello!"}])
     print(r.choices[0].message.content)
 
-  Anthropic SDK / Claude Code: base URL http://127.0.0.1:$PORT, same key, model "claude-sonnet-4-5"
+  Anthropic SDK / Claude Code: base URL http://127.0.0.1:$PORT, same key, model "claude-demo"
 
   Reload the config:  kill -HUP $pid      Stop:  Ctrl-C
 

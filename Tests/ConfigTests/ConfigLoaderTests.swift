@@ -52,7 +52,7 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let quick = try ConfigLoader.load(path: root.appendingPathComponent("examples/quickstart.yaml").path, environment: [:])
         #expect(quick.mockProvider == .init(address: "127.0.0.1", port: 9901))
-        #expect(quick.models.map(\.name) == ["gpt-4o-mini", "text-embedding-3-small", "demo-fallback", "claude-sonnet-4-5"])
+        #expect(quick.models.map(\.name) == ["gpt-4o-mini", "text-embedding-3-small", "demo-fallback", "claude-demo"])
         #expect(quick.routes.first { $0.name == "demo-fallback" }?.priorities.count == 2)
         #expect(quick.apiKeys.first?.keyHash == APIKeyHash.hash(plaintext: "tg-demo-key-change-me"))
 
