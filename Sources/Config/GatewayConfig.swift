@@ -92,6 +92,8 @@ extension GatewayConfig {
         case openaiCompatible = "openai-compatible"
         case azureOpenAI = "azure-openai"
         case anthropic
+        /// Google AI Studio's Gemini API (base URL `https://generativelanguage.googleapis.com`).
+        case gemini
     }
 
     /// How a credential is presented upstream where a kind allows a choice (Azure OpenAI takes

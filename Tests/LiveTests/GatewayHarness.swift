@@ -76,6 +76,10 @@ final class GatewayHarness: @unchecked Sendable {
             base_url: http://127.0.0.1:\(mockPort)
             api_version: "2024-10-21"
             api_key_env: ANTHROPIC_TEST_KEY
+          - name: google
+            kind: gemini
+            base_url: http://127.0.0.1:\(mockPort)
+            api_key_env: ANTHROPIC_TEST_KEY
           - name: claude
             kind: anthropic
             base_url: http://127.0.0.1:\(mockPort)
@@ -104,6 +108,12 @@ final class GatewayHarness: @unchecked Sendable {
           - name: claude-echo
             provider: claude
             upstream_model: claude-3-5-haiku+echo
+          - name: gemini-echo
+            provider: google
+            upstream_model: gemini-2.5-flash+echo
+          - name: gemini-tool
+            provider: google
+            upstream_model: gemini-2.5-flash+tool
           - name: gpt-echo
             provider: mock
             upstream_model: gpt-4o-mini+echo

@@ -35,6 +35,9 @@ public final class RuntimeConfig: Sendable {
                 if let key = p.apiKey {
                     auth.append(p.authScheme == .bearer ? ("authorization", "Bearer \(key.value)") : ("api-key", key.value))
                 }
+            case .gemini:
+                adapter = GeminiAdapter()
+                if let key = p.apiKey { auth.append(("x-goog-api-key", key.value)) }
             case .anthropic:
                 adapter = AnthropicAdapter()
                 if let key = p.apiKey { auth.append(("x-api-key", key.value)) }

@@ -2,6 +2,37 @@ import Foundation
 import Testing
 import TollgateTesting
 
+/// OpenAI clients reaching Gemini through the gateway.
+@Suite struct GeminiLiveTests {
+    @Test func completionStreamAndToolCall() throws {
+        let h = try GatewayHarness(workers: 1)
+        let r = try h.client().postJSON("/v1/chat/completions", chatBody(model: "gemini-echo", content: "hola gemini"), headers: auth())
+        #expect(r.status == 200, "\(r.bodyString)")
+        let message = (try r.json()["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any]
+        #expect(message?["content"] as? String == "hola gemini")
+        #expect(Int(r.header("x-tollgate-input-tokens") ?? "") ?? 0 > 0)
+        let log = try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests")
+        let sent = try #require((try JSONSerialization.jsonObject(with: Data(log.body)) as? [[String: Any]])?.last)
+        #expect(sent["path"] as? String == "/v1beta/models/gemini-2.5-flash%2Becho:generateContent")
+        #expect((sent["headers"] as? [[String]] ?? []).contains { $0[0].lowercased() == "x-goog-api-key" && $0[1] == GatewayHarness.anthropicKey })
+
+        let stream = try h.client().startStreaming("POST", "/v1/chat/completions", headers: auth(),
+                                                   body: chatBody(model: "gemini-echo", content: "uno dos tres", stream: true, includeUsage: true))
+        let events = try stream.sseEvents()
+        #expect(events.last == "[DONE]")
+        let chunks = events.dropLast().compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(chunks.compactMap { (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String }.joined() == "uno dos tres")
+        #expect(chunks.last?["usage"] is [String: Any])
+
+        let tool = try h.client().postJSON("/v1/chat/completions", """
+            {"model":"gemini-tool","messages":[{"role":"user","content":"find"}],
+             "tools":[{"type":"function","function":{"name":"find","parameters":{"type":"object"}}}]}
+            """, headers: auth())
+        let choice = (try tool.json()["choices"] as? [[String: Any]])?.first
+        #expect(choice?["finish_reason"] as? String == "tool_calls")
+    }
+}
+
 /// OpenAI clients reaching an Azure OpenAI deployment through the gateway.
 @Suite struct AzureOpenAILiveTests {
     @Test func deploymentURLAndAPIKeyHeader() throws {

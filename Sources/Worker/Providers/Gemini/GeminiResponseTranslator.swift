@@ -1,0 +1,154 @@
+import Config
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TollgateCore
+
+/// Gemini `GenerateContentResponse` → OpenAI Chat Completions, whole or streamed (`alt=sse`:
+/// every event is a partial response; the stream simply ends, so `[DONE]` and the usage chunk
+/// are added when the upstream body ends). `functionCall` parts become tool calls with
+/// generated ids; finish reasons: STOP → stop (tool_calls when functions were called),
+/// MAX_TOKENS → length, safety-type reasons → content_filter.
+final class GeminiResponseTranslator: ResponseTranslator {
+    private let model: String
+    private let includeUsage: Bool
+    private let price: GatewayConfig.ModelPrice?
+    private let created = Int(Date().timeIntervalSince1970)
+    private var parser = SSEParser()
+    private(set) var usage: Usage?
+    private var id = "chatcmpl-gemini"
+    private var started = false
+    private var toolCalls = 0
+    private var errored = false
+
+    init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice?) {
+        self.model = publicModel
+        self.includeUsage = includeUsage
+        self.price = price
+    }
+
+    func mode(status: Int, headers: HTTPHeaders) -> TranslationMode {
+        if (200..<300).contains(status), headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
+            return .stream(contentType: "text/event-stream; charset=utf-8")
+        }
+        return .buffered
+    }
+
+    static func finishReason(_ reason: String?, calledTools: Bool) -> String? {
+        switch reason {
+        case nil: return nil
+        case "MAX_TOKENS": return "length"
+        case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY": return "content_filter"
+        default: return calledTools ? "tool_calls" : "stop"
+        }
+    }
+
+    func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8]) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            let e = GatewayError(status: 502, type: "server_error", code: "upstream_invalid_response",
+                                 message: "The upstream (gemini) answered HTTP \(status) with a body that is not JSON.")
+            return (502, Array(e.openAIBody.utf8))
+        }
+        if !(200..<300).contains(status) {
+            let e = object["error"] as? [String: Any] ?? [:]
+            let error = GatewayError(status: status, type: status >= 500 ? "server_error" : "invalid_request_error",
+                                     code: e["status"] as? String, message: "Upstream (gemini): " + (e["message"] as? String ?? "HTTP \(status)"))
+            return (status, Array(error.openAIBody.utf8))
+        }
+        noteUsage(object["usageMetadata"] as? [String: Any])
+        let candidate = (object["candidates"] as? [[String: Any]])?.first ?? [:]
+        var text = ""
+        var calls: [String] = []
+        for part in (candidate["content"] as? [String: Any])?["parts"] as? [[String: Any]] ?? [] {
+            if part["thought"] as? Bool == true { continue }
+            if let t = part["text"] as? String { text += t }
+            if let call = part["functionCall"] as? [String: Any] {
+                calls.append("{\"id\":\"call_\(calls.count)\",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(call["name"] as? String ?? "")
+                             + ",\"arguments\":" + JSONWriter.quoted(Self.json(call["args"])) + "}}")
+            }
+        }
+        let finish = Self.finishReason(candidate["finishReason"] as? String ?? "STOP", calledTools: !calls.isEmpty) ?? "stop"
+        var message = "{\"role\":\"assistant\",\"content\":" + (text.isEmpty && !calls.isEmpty ? "null" : JSONWriter.quoted(text))
+        if !calls.isEmpty { message += ",\"tool_calls\":[" + calls.joined(separator: ",") + "]" }
+        message += ",\"refusal\":null,\"annotations\":[]}"
+        let responseID = object["responseId"] as? String ?? "gemini"
+        let out = "{\"id\":" + JSONWriter.quoted("chatcmpl-" + responseID) + ",\"object\":\"chat.completion\",\"created\":\(created),\"model\":" + JSONWriter.quoted(model)
+            + ",\"choices\":[{\"index\":0,\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"\(finish)\"}],\"usage\":" + usageJSON()
+            + ",\"system_fingerprint\":null}"
+        return (200, Array(out.utf8))
+    }
+
+    func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
+        var out: [UInt8] = []
+        for event in parser.feed(buffer.readableBytesView) {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any] else { continue }
+            if let error = object["error"] as? [String: Any] {
+                errored = true
+                let e = GatewayError(status: 502, type: "server_error", code: error["status"] as? String ?? "upstream_error",
+                                     message: "Upstream (gemini) stream error: " + (error["message"] as? String ?? "unknown"))
+                out += Array(("data: " + e.openAIBody + "\n\n").utf8)
+                continue
+            }
+            if !started {
+                started = true
+                if let rid = object["responseId"] as? String { id = "chatcmpl-" + rid }
+                out += chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
+            }
+            noteUsage(object["usageMetadata"] as? [String: Any])
+            let candidate = (object["candidates"] as? [[String: Any]])?.first ?? [:]
+            for part in (candidate["content"] as? [String: Any])?["parts"] as? [[String: Any]] ?? [] {
+                if part["thought"] as? Bool == true { continue }
+                if let t = part["text"] as? String, !t.isEmpty {
+                    out += chunk(delta: "{\"content\":" + JSONWriter.quoted(t) + "}")
+                }
+                if let call = part["functionCall"] as? [String: Any] {
+                    out += chunk(delta: "{\"tool_calls\":[{\"index\":\(toolCalls),\"id\":\"call_\(toolCalls)\",\"type\":\"function\",\"function\":{\"name\":"
+                                 + JSONWriter.quoted(call["name"] as? String ?? "") + ",\"arguments\":" + JSONWriter.quoted(Self.json(call["args"])) + "}}]}")
+                    toolCalls += 1
+                }
+            }
+            if let finish = Self.finishReason(candidate["finishReason"] as? String, calledTools: toolCalls > 0) {
+                out += chunk(delta: "{}", finish: finish)
+            }
+        }
+        return out
+    }
+
+    func finishStream() -> [UInt8] {
+        guard !errored else { return [] }
+        var out: [UInt8] = []
+        if includeUsage {
+            out += Array(("data: {\"id\":" + JSONWriter.quoted(id) + ",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":"
+                          + JSONWriter.quoted(model) + ",\"system_fingerprint\":null,\"choices\":[],\"usage\":" + usageJSON() + "}\n\n").utf8)
+        }
+        if let usage { out += usage.streamComment(price) }
+        return out + Array("data: [DONE]\n\n".utf8)
+    }
+
+    private func chunk(delta: String, finish: String? = nil) -> [UInt8] {
+        var s = "data: {\"id\":" + JSONWriter.quoted(id) + ",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":"
+            + JSONWriter.quoted(model) + ",\"system_fingerprint\":null,\"choices\":[{\"index\":0,\"delta\":" + delta
+            + ",\"logprobs\":null,\"finish_reason\":" + (finish.map { "\"\($0)\"" } ?? "null") + "}]"
+        if includeUsage { s += ",\"usage\":null" }
+        return Array((s + "}\n\n").utf8)
+    }
+
+    private func noteUsage(_ u: [String: Any]?) {
+        guard let u else { return }
+        let prompt = u["promptTokenCount"] as? Int ?? 0
+        let completion = (u["candidatesTokenCount"] as? Int ?? 0) + (u["thoughtsTokenCount"] as? Int ?? 0)
+        usage = Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: u["cachedContentTokenCount"] as? Int ?? 0)
+    }
+
+    private func usageJSON() -> String {
+        let u = usage ?? Usage(promptTokens: 0, completionTokens: 0, cachedTokens: 0)
+        return "{\"prompt_tokens\":\(u.promptTokens),\"completion_tokens\":\(u.completionTokens),\"total_tokens\":\(u.promptTokens + u.completionTokens),"
+            + "\"prompt_tokens_details\":{\"cached_tokens\":\(u.cachedTokens),\"audio_tokens\":0},"
+            + "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}"
+    }
+
+    static func json(_ value: Any?) -> String {
+        guard let value, let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
