@@ -121,7 +121,8 @@ struct ConfigCompiler {
         for (i, item) in items.enumerated() {
             let path = "providers[\(i)]"
             guard let m = reader.mapping(item, path, allowed: ["name", "kind", "base_url", "api_key_env", "api_key_file", "headers",
-                                                               "api_version", "auth_scheme"],
+                                                               "api_version", "auth_scheme", "aws_region", "aws_profile",
+                                                               "aws_credentials_file"],
                                          required: ["name", "kind", "base_url"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "provider")
             if let name { declaredProviders.append(name) }
@@ -171,9 +172,25 @@ struct ConfigCompiler {
                 if m["api_version"] != nil { reader.issue("\(path).api_version", m["api_version"], "api_version only applies to kind azure-openai") }
                 if m["auth_scheme"] != nil { reader.issue("\(path).auth_scheme", m["auth_scheme"], "auth_scheme only applies to kind azure-openai") }
             }
+            var awsRegion: String?
+            var awsCredentials: GatewayConfig.AWSCredentials?
+            if kind == .bedrock {
+                awsRegion = reader.nonEmptyString(m["aws_region"], "\(path).aws_region")
+                if awsRegion == nil, m["aws_region"] == nil {
+                    reader.issue("\(path).aws_region", item, "bedrock providers need aws_region (e.g. us-east-1)")
+                }
+                awsCredentials = awsCredentialsFor(m, path)
+            } else if let kind {
+                for key in ["aws_region", "aws_profile", "aws_credentials_file"] where m[key] != nil {
+                    reader.issue("\(path).\(key)", m[key], "\(key) only applies to kind bedrock, not \(kind.rawValue)")
+                }
+            }
             guard let name, let kind, let baseURL else { continue }
-            out.append(.init(name: name, kind: kind, baseURL: baseURL, apiKey: secret, headers: headers,
-                             apiVersion: apiVersion, authScheme: authScheme))
+            var provider = GatewayConfig.Provider(name: name, kind: kind, baseURL: baseURL, apiKey: secret, headers: headers,
+                                                  apiVersion: apiVersion, authScheme: authScheme)
+            provider.awsRegion = awsRegion
+            provider.awsCredentials = awsCredentials
+            out.append(provider)
         }
         return out
     }
@@ -206,6 +223,39 @@ struct ConfigCompiler {
             return Secret(value)
         }
         return nil
+    }
+
+    /// AWS credentials: `aws_credentials_file` (+ `aws_profile`, default "default"), else the
+    /// environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), else the
+    /// shared file ~/.aws/credentials. Values never appear in an issue.
+    mutating func awsCredentialsFor(_ m: [String: Node], _ path: String) -> GatewayConfig.AWSCredentials? {
+        let profile = reader.nonEmptyString(m["aws_profile"], "\(path).aws_profile") ?? environment["AWS_PROFILE"] ?? "default"
+        var file = reader.nonEmptyString(m["aws_credentials_file"], "\(path).aws_credentials_file")
+        if file == nil, m["aws_profile"] == nil, let id = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"],
+           !id.isEmpty, !secret.isEmpty {
+            return .init(accessKeyID: id, secretAccessKey: Secret(secret), sessionToken: environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : Secret($0) })
+        }
+        file = file ?? environment["AWS_SHARED_CREDENTIALS_FILE"] ?? (environment["HOME"].map { $0 + "/.aws/credentials" })
+        guard let file, let data = FileManager.default.contents(atPath: file) else {
+            reader.issue(path, m["aws_credentials_file"] ?? m["kind"], "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or aws_credentials_file (+ aws_profile)")
+            return nil
+        }
+        var section = ""
+        var values: [String: String] = [:]
+        for raw in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("[") && line.hasSuffix("]") {
+                section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                continue
+            }
+            guard section == profile, let eq = line.firstIndex(of: "=") else { continue }
+            values[line[..<eq].trimmingCharacters(in: .whitespaces)] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+        }
+        guard let id = values["aws_access_key_id"], let secret = values["aws_secret_access_key"] else {
+            reader.issue("\(path).aws_profile", m["aws_profile"] ?? m["kind"], "profile \"\(profile)\" in \(file) has no aws_access_key_id/aws_secret_access_key")
+            return nil
+        }
+        return .init(accessKeyID: id, secretAccessKey: Secret(secret), sessionToken: values["aws_session_token"].map { Secret($0) })
     }
 
     mutating func compileRoutes(_ node: Node?, providers: [String]) -> [GatewayConfig.Route] {

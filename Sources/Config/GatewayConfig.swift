@@ -94,6 +94,21 @@ extension GatewayConfig {
         case anthropic
         /// Google AI Studio's Gemini API (base URL `https://generativelanguage.googleapis.com`).
         case gemini
+        /// Amazon Bedrock's Converse API, SigV4-signed (base URL
+        /// `https://bedrock-runtime.<region>.amazonaws.com`).
+        case bedrock
+    }
+
+    /// Resolved AWS credentials (from the environment or a shared credentials file).
+    public struct AWSCredentials: Codable, Sendable, Equatable {
+        public var accessKeyID: String
+        public var secretAccessKey: Secret
+        public var sessionToken: Secret?
+        public init(accessKeyID: String, secretAccessKey: Secret, sessionToken: Secret?) {
+            self.accessKeyID = accessKeyID
+            self.secretAccessKey = secretAccessKey
+            self.sessionToken = sessionToken
+        }
     }
 
     /// How a credential is presented upstream where a kind allows a choice (Azure OpenAI takes
@@ -119,6 +134,9 @@ extension GatewayConfig {
         public var apiVersion: String?
         /// Azure OpenAI: `api-key` header (default) or `bearer` token.
         public var authScheme: AuthScheme?
+        /// Bedrock: the region requests are signed for, and the credentials.
+        public var awsRegion: String?
+        public var awsCredentials: AWSCredentials?
 
         public init(name: String, kind: ProviderKind, baseURL: String, apiKey: Secret? = nil, headers: [String: String] = [:],
                     apiVersion: String? = nil, authScheme: AuthScheme? = nil) {

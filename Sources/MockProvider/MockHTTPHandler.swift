@@ -55,6 +55,9 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             log.append(.init(method: head.method.rawValue, path: head.uri, headers: head.headers.map { ($0.name, $0.value) },
                              body: String(decoding: bodyBytes, as: UTF8.self)))
         }
+        if head.method == .POST, path.hasPrefix("/model/") {
+            return bedrock(context: context, head: head, path: path, body: bodyBytes)
+        }
         if head.method == .POST, path.hasPrefix("/v1beta/models/") {
             return gemini(context: context, head: head, path: path, body: bodyBytes)
         }

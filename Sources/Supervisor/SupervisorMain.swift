@@ -54,6 +54,16 @@ public enum SupervisorMain {
             return ExitCode.configInvalid.rawValue
         }
 
+        // Workers bind with SO_REUSEPORT, which would let them silently share a port with
+        // another running gateway (the kernel would split clients between the two). Refuse
+        // instead. The probe socket is closed before any child is spawned.
+        for listener in config.listeners {
+            if let problem = ListenerProbe.inUse(address: listener.address, port: listener.port) {
+                FileHandle.standardError.write(Data("tollgate: cannot listen on \(listener.address):\(listener.port): \(problem)\n".utf8))
+                return ExitCode.startupFailed.rawValue
+            }
+        }
+
         let ownsRunDirectory = options.runDirectory == nil
         let runDirectory = options.runDirectory ?? "/tmp/tollgate-\(getuid())-\(getpid())"
         if mkdir(runDirectory, 0o700) != 0 && errno != EEXIST {

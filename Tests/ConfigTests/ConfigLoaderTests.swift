@@ -216,6 +216,26 @@ import Testing
         #expect(bad.contains { $0.path == "pricing.x.output" && $0.message == "required key is missing" })
     }
 
+    @Test func bedrockCredentialsFromEnvOrFile() throws {
+        let bedrock = Self.minimal.replacingOccurrences(of: "kind: openai\n", with: "kind: bedrock\n")
+            .replacingOccurrences(of: "    api_key_env: OPENAI_API_KEY\n", with: "    aws_region: us-east-1\n")
+        let fromEnv = try load(bedrock, env: ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_SESSION_TOKEN": "tok"])
+        #expect(fromEnv.providers.first?.awsCredentials == .init(accessKeyID: "AKID", secretAccessKey: Secret("s3cr3t"), sessionToken: Secret("tok")))
+        #expect(fromEnv.providers.first?.awsRegion == "us-east-1")
+
+        let path = NSTemporaryDirectory() + "tg-aws-\(UUID().uuidString)"
+        try "[default]\naws_access_key_id = A1\naws_secret_access_key = S1\n\n[prod]\naws_access_key_id=A2\naws_secret_access_key=S2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let fromFile = try load(bedrock.replacingOccurrences(of: "    aws_region: us-east-1\n", with: "    aws_region: us-east-1\n    aws_credentials_file: \(path)\n    aws_profile: prod\n"), env: [:])
+        #expect(fromFile.providers.first?.awsCredentials?.accessKeyID == "A2")
+
+        let none = issues(bedrock, env: ["HOME": "/nonexistent"])
+        #expect(none.contains { $0.message.hasPrefix("no AWS credentials") })
+        let noRegion = issues(bedrock.replacingOccurrences(of: "    aws_region: us-east-1\n", with: ""), env: ["AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "S"])
+        #expect(noRegion.contains { $0.path == "providers[0].aws_region" })
+        #expect(!none.map(\.description).joined().contains("s3cr3t"))
+    }
+
     @Test func apiKeyHashes() {
         #expect(APIKeyHash.hash(plaintext: "abc") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(APIKeyHash.digest(ofStored: APIKeyHash.hash(plaintext: "abc"))?.count == 32)

@@ -35,13 +35,22 @@ final class GatewayHarness: @unchecked Sendable {
     }
 
     func startGateway(workers: Int) throws {
-        var env = ProcessInfo.processInfo.environment
-        env["ANTHROPIC_TEST_KEY"] = Self.anthropicKey
         let gw = try ChildProcess(executable: TestBinary.tollgatePath,
                                   arguments: ["serve", "--config", configPath, "--workers", String(workers),
-                                              "--run-dir", dir.file("run")], environment: env)
+                                              "--run-dir", dir.file("run")], environment: Self.gatewayEnvironment())
         gateway = gw
         _ = try gw.waitForOutput(containing: "tollgate ready", timeout: 30)
+    }
+
+    /// The environment the gateway runs with: provider credentials the test config names.
+    static func gatewayEnvironment() -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["ANTHROPIC_TEST_KEY"] = Self.anthropicKey
+        env["AWS_ACCESS_KEY_ID"] = "AKIDLIVETEST"
+        env["AWS_SECRET_ACCESS_KEY"] = "live-test-secret"
+        env.removeValue(forKey: "AWS_SESSION_TOKEN")
+        env.removeValue(forKey: "AWS_PROFILE")
+        return env
     }
 
     func rewriteConfig(_ yaml: String) throws {
@@ -76,6 +85,10 @@ final class GatewayHarness: @unchecked Sendable {
             base_url: http://127.0.0.1:\(mockPort)
             api_version: "2024-10-21"
             api_key_env: ANTHROPIC_TEST_KEY
+          - name: aws
+            kind: bedrock
+            base_url: http://127.0.0.1:\(mockPort)
+            aws_region: eu-west-1
           - name: google
             kind: gemini
             base_url: http://127.0.0.1:\(mockPort)
@@ -108,6 +121,9 @@ final class GatewayHarness: @unchecked Sendable {
           - name: claude-echo
             provider: claude
             upstream_model: claude-3-5-haiku+echo
+          - name: bedrock-echo
+            provider: aws
+            upstream_model: anthropic.claude-3-haiku-20240307-v1:0+echo
           - name: gemini-echo
             provider: google
             upstream_model: gemini-2.5-flash+echo

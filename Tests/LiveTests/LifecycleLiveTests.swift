@@ -57,9 +57,12 @@ import TollgateTesting
         try h.rewriteConfig("version: 1\nlisteners: []\nproviders: oops\n")
         gateway.signal(SIGHUP)
         _ = try gateway.waitForOutput(containing: "config reload rejected", timeout: 10)
-        let r = try h.client().postJSON("/v1/chat/completions", chatBody(), headers: auth())
-        #expect(r.status == 200)
-        #expect(r.header("x-tollgate-backend") == "mock/backend-b")
+        // Every worker serves the new route, including one that saw no request since the reload.
+        for _ in 0..<10 {
+            let r = try HTTPTestClient(port: h.port).postJSON("/v1/chat/completions", chatBody(), headers: auth())
+            #expect(r.status == 200)
+            #expect(r.header("x-tollgate-backend") == "mock/backend-b")
+        }
     }
 
     @Test func aKilledWorkerIsReplaced() throws {
@@ -145,6 +148,16 @@ import TollgateTesting
         let check = try ChildProcess(executable: TestBinary.tollgatePath, arguments: ["config", "check", path])
         #expect(try check.waitForExit(timeout: 15) == 78)
         #expect(check.output.contains("unknown provider \"opneai\""))
+    }
+
+    @Test func serveRefusesAPortAnotherGatewayListensOn() throws {
+        let h = try GatewayHarness(workers: 1)
+        let second = try ChildProcess(executable: TestBinary.tollgatePath,
+                                      arguments: ["serve", "--config", h.configPath, "--workers", "1", "--run-dir", h.dir.file("run2")],
+                                      environment: GatewayHarness.gatewayEnvironment())
+        #expect(try second.waitForExit(timeout: 15) == 1)
+        #expect(second.output.contains("address already in use"))
+        #expect(try h.client().postJSON("/v1/chat/completions", chatBody(), headers: auth()).status == 200)
     }
 
     @Test func keysHashMatchesSHA256() throws {

@@ -2,6 +2,34 @@ import Foundation
 import Testing
 import TollgateTesting
 
+/// OpenAI clients reaching Bedrock (Converse, SigV4) through the gateway.
+@Suite struct BedrockLiveTests {
+    @Test func signedConverseAndConverseStream() throws {
+        let h = try GatewayHarness(workers: 1)
+        let r = try h.client().postJSON("/v1/chat/completions", chatBody(model: "bedrock-echo", content: "hello bedrock"), headers: auth())
+        #expect(r.status == 200, "\(r.bodyString)")
+        let message = (try r.json()["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any]
+        #expect(message?["content"] as? String == "hello bedrock")
+        let log = try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests")
+        let sent = try #require((try JSONSerialization.jsonObject(with: Data(log.body)) as? [[String: Any]])?.last)
+        #expect(sent["path"] as? String == "/model/anthropic.claude-3-haiku-20240307-v1%3A0%2Becho/converse")
+        let headers = (sent["headers"] as? [[String]] ?? []).map { ($0[0].lowercased(), $0[1]) }
+        let authorization = headers.first { $0.0 == "authorization" }?.1 ?? ""
+        #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIDLIVETEST/"))
+        #expect(authorization.contains("/eu-west-1/bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature="))
+        #expect(!authorization.contains("live-test-secret"))
+
+        let stream = try h.client().startStreaming("POST", "/v1/chat/completions", headers: auth(),
+                                                   body: chatBody(model: "bedrock-echo", content: "one two", stream: true, includeUsage: true))
+        #expect(stream.header("content-type")?.hasPrefix("text/event-stream") == true)
+        let events = try stream.sseEvents()
+        #expect(events.last == "[DONE]")
+        let chunks = events.dropLast().compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(chunks.compactMap { (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String }.joined() == "one two")
+        #expect(chunks.last?["usage"] is [String: Any])
+    }
+}
+
 /// OpenAI clients reaching Gemini through the gateway.
 @Suite struct GeminiLiveTests {
     @Test func completionStreamAndToolCall() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -206,18 +207,40 @@ public func sendRaw(port: Int, bytes: [UInt8], readTimeout: Double) throws -> [U
     }
 }
 
-/// Binds 127.0.0.1:0 and returns the port the kernel chose.
+/// A loopback port no other test of this run will get, and that nothing holds right now.
+///
+/// Not the kernel's choice of port 0: the gateway binds its listeners with SO_REUSEPORT, so two
+/// gateways of parallel tests that happened to get the same port would both bind it and the
+/// kernel would split their clients between them. Ports come from a per-process counter below
+/// the ephemeral range (so they cannot collide with kernel-assigned ones either).
 public func freeLoopbackPort() throws -> Int {
+    for _ in 0..<200 {
+        let port = PortAllocator.next()
+        if portIsFree(port) { return port }
+    }
+    throw HTTPTestError.connectFailed("no free loopback port found")
+}
+
+enum PortAllocator {
+    private static let state = Mutex<Int>(20_000 + Int(getpid() % 400) * 25)
+
+    static func next() -> Int {
+        state.withLock { value in
+            value += 1
+            if value >= 32_000 { value = 20_000 }
+            return value
+        }
+    }
+}
+
+private func portIsFree(_ port: Int) -> Bool {
     let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw HTTPTestError.connectFailed("socket: \(errno)") }
+    guard fd >= 0 else { return false }
     defer { Glibc.close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
     let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    guard rc == 0 else { throw HTTPTestError.connectFailed("bind: \(errno)") }
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    return rc == 0
 }

@@ -35,6 +35,12 @@ public final class RuntimeConfig: Sendable {
                 if let key = p.apiKey {
                     auth.append(p.authScheme == .bearer ? ("authorization", "Bearer \(key.value)") : ("api-key", key.value))
                 }
+            case .bedrock:
+                adapter = BedrockAdapter(signer: p.awsCredentials.map {
+                    SigV4Signer(credentials: .init(accessKeyID: $0.accessKeyID, secretAccessKey: $0.secretAccessKey.value,
+                                                   sessionToken: $0.sessionToken?.value),
+                                region: p.awsRegion ?? "us-east-1", service: "bedrock")
+                })
             case .gemini:
                 adapter = GeminiAdapter()
                 if let key = p.apiKey { auth.append(("x-goog-api-key", key.value)) }

@@ -67,10 +67,13 @@ final class WorkerContext: @unchecked Sendable {
 
     /// One timer for every deadline of every connection (read, idle, upstream), checked four
     /// times a second: cheaper than scheduling a timer per request, and precise enough for
-    /// timeouts measured in seconds.
+    /// timeouts measured in seconds. It also looks for a new config generation, so a worker
+    /// that receives no request still swaps within a tick of a reload instead of serving its
+    /// first request after one with the old config.
     func startSweeper() {
         sweeper = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { [weak self] _ in
             guard let self else { return }
+            _ = self.configStore.config()
             let now = NIODeadline.now()
             for handler in Array(self.connections.values) {
                 handler.checkDeadlines(now: now)

@@ -1,0 +1,162 @@
+import Config
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TollgateCore
+
+/// Bedrock Converse response → OpenAI Chat Completions; ConverseStream's binary event stream
+/// (`EventStreamDecoder`) → OpenAI chunks: messageStart → role chunk, contentBlockStart with a
+/// toolUse → tool call chunk, contentBlockDelta → content or arguments, messageStop → finish
+/// reason, metadata → usage (and then the usage chunk, the cost comment and `[DONE]`); an
+/// exception frame → an OpenAI-shaped error event. Stop reasons: end_turn/stop_sequence → stop,
+/// max_tokens → length, tool_use → tool_calls, guardrail_intervened/content_filtered →
+/// content_filter.
+final class BedrockResponseTranslator: ResponseTranslator {
+    private let model: String
+    private let includeUsage: Bool
+    private let price: GatewayConfig.ModelPrice?
+    private let created = Int(Date().timeIntervalSince1970)
+    private let id = "chatcmpl-bedrock-\(UInt64.random(in: 0..<UInt64.max))"
+    private var decoder = EventStreamDecoder()
+    private(set) var usage: Usage?
+    private var toolIndex: [Int: Int] = [:]
+    private var done = false
+
+    init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice?) {
+        self.model = publicModel
+        self.includeUsage = includeUsage
+        self.price = price
+    }
+
+    func mode(status: Int, headers: HTTPHeaders) -> TranslationMode {
+        if (200..<300).contains(status), headers.first(name: "content-type")?.hasPrefix("application/vnd.amazon.eventstream") == true {
+            return .stream(contentType: "text/event-stream; charset=utf-8")
+        }
+        return .buffered
+    }
+
+    static func finishReason(_ stop: String?) -> String {
+        switch stop {
+        case "max_tokens": return "length"
+        case "tool_use": return "tool_calls"
+        case "guardrail_intervened", "content_filtered": return "content_filter"
+        default: return "stop"
+        }
+    }
+
+    func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8]) {
+        let object = (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
+        if !(200..<300).contains(status) {
+            let e = GatewayError(status: status, type: status >= 500 ? "server_error" : "invalid_request_error", code: nil,
+                                 message: "Upstream (bedrock): " + (object["message"] as? String ?? object["Message"] as? String ?? "HTTP \(status)"))
+            return (status, Array(e.openAIBody.utf8))
+        }
+        noteUsage(object["usage"] as? [String: Any])
+        let message = (object["output"] as? [String: Any])?["message"] as? [String: Any] ?? [:]
+        var text = ""
+        var calls: [String] = []
+        for block in message["content"] as? [[String: Any]] ?? [] {
+            if let t = block["text"] as? String { text += t }
+            if let use = block["toolUse"] as? [String: Any] {
+                calls.append("{\"id\":" + JSONWriter.quoted(use["toolUseId"] as? String ?? "") + ",\"type\":\"function\",\"function\":{\"name\":"
+                             + JSONWriter.quoted(use["name"] as? String ?? "") + ",\"arguments\":" + JSONWriter.quoted(Self.json(use["input"])) + "}}")
+            }
+        }
+        var m = "{\"role\":\"assistant\",\"content\":" + (text.isEmpty && !calls.isEmpty ? "null" : JSONWriter.quoted(text))
+        if !calls.isEmpty { m += ",\"tool_calls\":[" + calls.joined(separator: ",") + "]" }
+        m += ",\"refusal\":null,\"annotations\":[]}"
+        let out = "{\"id\":\"\(id)\",\"object\":\"chat.completion\",\"created\":\(created),\"model\":" + JSONWriter.quoted(model)
+            + ",\"choices\":[{\"index\":0,\"message\":" + m + ",\"logprobs\":null,\"finish_reason\":\"" + Self.finishReason(object["stopReason"] as? String)
+            + "\"}],\"usage\":" + usageJSON() + ",\"system_fingerprint\":null}"
+        return (200, Array(out.utf8))
+    }
+
+    func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
+        guard !done else { return [] }
+        let messages: [EventStreamDecoder.Message]
+        do {
+            messages = try decoder.feed(buffer.readableBytesView)
+        } catch {
+            done = true
+            return errorEvent("the upstream event stream is corrupt (\(error))")
+        }
+        var out: [UInt8] = []
+        for message in messages {
+            if message.headers[":message-type"] == "exception" || message.headers[":message-type"] == "error" {
+                let payload = (try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]) ?? [:]
+                done = true
+                return out + errorEvent("\(message.headers[":exception-type"] ?? message.headers[":error-code"] ?? "exception"): \(payload["message"] as? String ?? "")")
+            }
+            let payload = (try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]) ?? [:]
+            switch message.headers[":event-type"] {
+            case "messageStart":
+                out += chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
+            case "contentBlockStart":
+                if let use = (payload["start"] as? [String: Any])?["toolUse"] as? [String: Any], let block = payload["contentBlockIndex"] as? Int {
+                    let index = toolIndex.count
+                    toolIndex[block] = index
+                    out += chunk(delta: "{\"tool_calls\":[{\"index\":\(index),\"id\":" + JSONWriter.quoted(use["toolUseId"] as? String ?? "")
+                                 + ",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(use["name"] as? String ?? "") + ",\"arguments\":\"\"}}]}")
+                }
+            case "contentBlockDelta":
+                let delta = payload["delta"] as? [String: Any] ?? [:]
+                if let text = delta["text"] as? String {
+                    out += chunk(delta: "{\"content\":" + JSONWriter.quoted(text) + "}")
+                } else if let input = (delta["toolUse"] as? [String: Any])?["input"] as? String,
+                          let block = payload["contentBlockIndex"] as? Int, let index = toolIndex[block] {
+                    out += chunk(delta: "{\"tool_calls\":[{\"index\":\(index),\"function\":{\"arguments\":" + JSONWriter.quoted(input) + "}}]}")
+                }
+            case "messageStop":
+                out += chunk(delta: "{}", finish: Self.finishReason(payload["stopReason"] as? String))
+            case "metadata":
+                noteUsage(payload["usage"] as? [String: Any])
+            default:
+                break
+            }
+        }
+        return out
+    }
+
+    func finishStream() -> [UInt8] {
+        guard !done else { return [] }
+        done = true
+        var out: [UInt8] = []
+        if includeUsage {
+            out += Array(("data: {\"id\":\"\(id)\",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":" + JSONWriter.quoted(model)
+                          + ",\"system_fingerprint\":null,\"choices\":[],\"usage\":" + usageJSON() + "}\n\n").utf8)
+        }
+        if let usage { out += usage.streamComment(price) }
+        return out + Array("data: [DONE]\n\n".utf8)
+    }
+
+    private func errorEvent(_ message: String) -> [UInt8] {
+        let e = GatewayError(status: 502, type: "server_error", code: "upstream_stream_error", message: "Upstream (bedrock) stream error: " + message)
+        return Array(("data: " + e.openAIBody + "\n\n").utf8)
+    }
+
+    private func chunk(delta: String, finish: String? = nil) -> [UInt8] {
+        var s = "data: {\"id\":\"\(id)\",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":" + JSONWriter.quoted(model)
+            + ",\"system_fingerprint\":null,\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"logprobs\":null,\"finish_reason\":"
+            + (finish.map { "\"\($0)\"" } ?? "null") + "}]"
+        if includeUsage { s += ",\"usage\":null" }
+        return Array((s + "}\n\n").utf8)
+    }
+
+    private func noteUsage(_ u: [String: Any]?) {
+        guard let u else { return }
+        let cached = u["cacheReadInputTokens"] as? Int ?? 0
+        usage = Usage(promptTokens: (u["inputTokens"] as? Int ?? 0) + cached, completionTokens: u["outputTokens"] as? Int ?? 0, cachedTokens: cached)
+    }
+
+    private func usageJSON() -> String {
+        let u = usage ?? Usage(promptTokens: 0, completionTokens: 0, cachedTokens: 0)
+        return "{\"prompt_tokens\":\(u.promptTokens),\"completion_tokens\":\(u.completionTokens),\"total_tokens\":\(u.promptTokens + u.completionTokens),"
+            + "\"prompt_tokens_details\":{\"cached_tokens\":\(u.cachedTokens),\"audio_tokens\":0},"
+            + "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}"
+    }
+
+    static func json(_ value: Any?) -> String {
+        guard let value, let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
