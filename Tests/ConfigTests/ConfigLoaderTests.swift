@@ -57,7 +57,8 @@ import Testing
         #expect(quick.apiKeys.first?.keyHash == APIKeyHash.hash(plaintext: "tg-demo-key-change-me"))
 
         let prod = try ConfigLoader.load(path: root.appendingPathComponent("examples/production.yaml").path,
-                                         environment: ["OPENAI_API_KEY": "sk-1", "VLLM_API_KEY": "v-1", "AZURE_GATEWAY_KEY": "a-1", "ANTHROPIC_API_KEY": "sk-ant-1", "GEMINI_API_KEY": "g-1"])
+                                         environment: ["OPENAI_API_KEY": "sk-1", "VLLM_API_KEY": "v-1", "AZURE_GATEWAY_KEY": "a-1", "ANTHROPIC_API_KEY": "sk-ant-1", "GEMINI_API_KEY": "g-1",
+                                                      "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"])
         #expect(prod.routes.first { $0.name == "chat-tiered" }?.priorities.count == 3)
         #expect(prod.limits.maxBodyBytes == 10 * 1024 * 1024)
         #expect(prod.apiKeys.count == 2)
