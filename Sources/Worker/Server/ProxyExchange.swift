@@ -325,6 +325,20 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         if collected != nil {
             var piece = buffer
             collected!.writeBuffer(&piece)
+            if collected!.readableBytes > Self.maxCollectedBytes, case .streaming(let ref, let conn) = state {
+                // Nothing reached the client yet, but this backend did answer: no fallback.
+                conn.close()
+                resetTranslation()
+                state = .finished
+                deadline = nil
+                let backend = route.backend(ref)
+                worker.logger.warning("upstream response too large to translate", metadata: [
+                    "request_id": "\(request.requestID)", "backend": "\(backend.id)", "limit": "\(Self.maxCollectedBytes)",
+                ])
+                sink.sendError(GatewayError(status: 502, type: "server_error", code: "upstream_response_too_large",
+                                            message: "The upstream response (\(backend.id)) exceeds \(Self.maxCollectedBytes) bytes, the most the gateway collects to translate or account a non-streamed response."),
+                               attempts: machine.attempts)
+            }
             return
         }
         if let translator {
@@ -494,6 +508,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     // MARK: - Helpers
 
     static let forwardedClientHeaders = ["accept", "user-agent", "openai-beta"]
+
+    /// The most of a non-streamed upstream body the gateway holds to translate or account it.
+    static let maxCollectedBytes = 16 * 1024 * 1024
 
     /// Headers that describe the upstream body's bytes, wrong once the body is translated.
     static func isRepresentationHeader(_ name: String) -> Bool {
