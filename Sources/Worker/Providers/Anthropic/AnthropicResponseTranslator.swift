@@ -14,11 +14,9 @@ import TollgateCore
 /// stop, max_tokens → length, tool_use → tool_calls, refusal → content_filter.
 final class AnthropicResponseTranslator: ResponseTranslator {
     private let model: String
-    private let includeUsage: Bool
     private let price: GatewayConfig.ModelPrice?
-    private let created = Int(Date().timeIntervalSince1970)
     private var parser = SSEParser()
-    private var id = "chatcmpl-anthropic"
+    private var writer: OpenAIChunkWriter
     private var inputTokens = 0
     private var cachedTokens = 0
     private var outputTokens = 0
@@ -27,11 +25,15 @@ final class AnthropicResponseTranslator: ResponseTranslator {
 
     init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice? = nil) {
         self.model = publicModel
-        self.includeUsage = includeUsage
         self.price = price
+        self.writer = OpenAIChunkWriter(id: "chatcmpl-anthropic", model: publicModel, includeUsage: includeUsage)
     }
 
     private var sawUsage = false
+
+    private var currentUsage: Usage {
+        Usage(promptTokens: inputTokens, completionTokens: outputTokens, cachedTokens: cachedTokens)
+    }
 
     var usage: Usage? {
         sawUsage ? Usage(promptTokens: inputTokens, completionTokens: outputTokens, cachedTokens: cachedTokens) : nil
@@ -81,9 +83,9 @@ final class AnthropicResponseTranslator: ResponseTranslator {
         if !toolCalls.isEmpty { message += ",\"tool_calls\":[" + toolCalls.joined(separator: ",") + "]" }
         message += ",\"refusal\":null,\"annotations\":[]}"
         let finish = Self.finishReason(object["stop_reason"] as? String)
-        let out = "{\"id\":" + JSONWriter.quoted("chatcmpl-" + (object["id"] as? String ?? "anthropic")) + ",\"object\":\"chat.completion\",\"created\":\(created),\"model\":"
+        let out = "{\"id\":" + JSONWriter.quoted("chatcmpl-" + (object["id"] as? String ?? "anthropic")) + ",\"object\":\"chat.completion\",\"created\":\(writer.created),\"model\":"
             + JSONWriter.quoted(model) + ",\"choices\":[{\"index\":0,\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"\(finish)\"}],"
-            + "\"usage\":" + usageJSON() + ",\"system_fingerprint\":null}"
+            + "\"usage\":" + OpenAIChunkWriter.usageJSON(currentUsage) + ",\"system_fingerprint\":null}"
         return (200, Array(out.utf8))
     }
 
@@ -107,24 +109,24 @@ final class AnthropicResponseTranslator: ResponseTranslator {
         switch type {
         case "message_start":
             let message = object["message"] as? [String: Any] ?? [:]
-            id = "chatcmpl-" + (message["id"] as? String ?? "anthropic")
+            writer.id = "chatcmpl-" + (message["id"] as? String ?? "anthropic")
             noteUsage(message["usage"] as? [String: Any] ?? [:])
-            return chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
+            return writer.chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
         case "content_block_start":
             let block = object["content_block"] as? [String: Any] ?? [:]
             guard block["type"] as? String == "tool_use", let index = object["index"] as? Int else { return [] }
             let toolIndex = toolIndexByBlock.count
             toolIndexByBlock[index] = toolIndex
-            return chunk(delta: "{\"tool_calls\":[{\"index\":\(toolIndex),\"id\":" + JSONWriter.quoted(block["id"] as? String ?? "")
+            return writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(toolIndex),\"id\":" + JSONWriter.quoted(block["id"] as? String ?? "")
                          + ",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(block["name"] as? String ?? "") + ",\"arguments\":\"\"}}]}")
         case "content_block_delta":
             let delta = object["delta"] as? [String: Any] ?? [:]
             switch delta["type"] as? String {
             case "text_delta":
-                return chunk(delta: "{\"content\":" + JSONWriter.quoted(delta["text"] as? String ?? "") + "}")
+                return writer.chunk(delta: "{\"content\":" + JSONWriter.quoted(delta["text"] as? String ?? "") + "}")
             case "input_json_delta":
                 guard let index = object["index"] as? Int, let toolIndex = toolIndexByBlock[index] else { return [] }
-                return chunk(delta: "{\"tool_calls\":[{\"index\":\(toolIndex),\"function\":{\"arguments\":"
+                return writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(toolIndex),\"function\":{\"arguments\":"
                              + JSONWriter.quoted(delta["partial_json"] as? String ?? "") + "}}]}")
             default:
                 return []
@@ -133,14 +135,10 @@ final class AnthropicResponseTranslator: ResponseTranslator {
             noteUsage(object["usage"] as? [String: Any] ?? [:])
             let delta = object["delta"] as? [String: Any] ?? [:]
             guard let reason = delta["stop_reason"] as? String else { return [] }
-            return chunk(delta: "{}", finish: Self.finishReason(reason))
+            return writer.chunk(delta: "{}", finish: Self.finishReason(reason))
         case "message_stop":
             finished = true
-            var out: [UInt8] = []
-            if includeUsage {
-                out += Array(("data: {\"id\":" + JSONWriter.quoted(id) + ",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":"
-                              + JSONWriter.quoted(model) + ",\"system_fingerprint\":null,\"choices\":[],\"usage\":" + usageJSON() + "}\n\n").utf8)
-            }
+            var out = writer.usageChunk(currentUsage)
             if let usage { out += usage.streamComment(price) }
             return out + Array("data: [DONE]\n\n".utf8)
         case "error":
@@ -154,14 +152,6 @@ final class AnthropicResponseTranslator: ResponseTranslator {
         }
     }
 
-    private func chunk(delta: String, finish: String? = nil) -> [UInt8] {
-        var s = "data: {\"id\":" + JSONWriter.quoted(id) + ",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":"
-            + JSONWriter.quoted(model) + ",\"system_fingerprint\":null,\"choices\":[{\"index\":0,\"delta\":" + delta
-            + ",\"logprobs\":null,\"finish_reason\":" + (finish.map { "\"\($0)\"" } ?? "null") + "}]"
-        if includeUsage { s += ",\"usage\":null" }
-        return Array((s + "}\n\n").utf8)
-    }
-
     private func noteUsage(_ usage: [String: Any]) {
         if !usage.isEmpty { sawUsage = true }
         if let v = usage["input_tokens"] as? Int { inputTokens = v }
@@ -172,12 +162,6 @@ final class AnthropicResponseTranslator: ResponseTranslator {
             cachedTokens = read
             inputTokens = (usage["input_tokens"] as? Int ?? inputTokens) + read + creation
         }
-    }
-
-    private func usageJSON() -> String {
-        "{\"prompt_tokens\":\(inputTokens),\"completion_tokens\":\(outputTokens),\"total_tokens\":\(inputTokens + outputTokens),"
-            + "\"prompt_tokens_details\":{\"cached_tokens\":\(cachedTokens),\"audio_tokens\":0},"
-            + "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}"
     }
 
     static func finishReason(_ stop: String?) -> String {

@@ -13,10 +13,8 @@ import TollgateCore
 /// content_filter.
 final class BedrockResponseTranslator: ResponseTranslator {
     private let model: String
-    private let includeUsage: Bool
     private let price: GatewayConfig.ModelPrice?
-    private let created = Int(Date().timeIntervalSince1970)
-    private let id = "chatcmpl-bedrock-\(UInt64.random(in: 0..<UInt64.max))"
+    private let writer: OpenAIChunkWriter
     private var decoder = EventStreamDecoder()
     private(set) var usage: Usage?
     private var toolIndex: [Int: Int] = [:]
@@ -24,8 +22,8 @@ final class BedrockResponseTranslator: ResponseTranslator {
 
     init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice?) {
         self.model = publicModel
-        self.includeUsage = includeUsage
         self.price = price
+        self.writer = OpenAIChunkWriter(id: "chatcmpl-bedrock-\(UInt64.random(in: 0..<UInt64.max))", model: publicModel, includeUsage: includeUsage)
     }
 
     func mode(status: Int, headers: HTTPHeaders) -> TranslationMode {
@@ -59,15 +57,15 @@ final class BedrockResponseTranslator: ResponseTranslator {
             if let t = block["text"] as? String { text += t }
             if let use = block["toolUse"] as? [String: Any] {
                 calls.append("{\"id\":" + JSONWriter.quoted(use["toolUseId"] as? String ?? "") + ",\"type\":\"function\",\"function\":{\"name\":"
-                             + JSONWriter.quoted(use["name"] as? String ?? "") + ",\"arguments\":" + JSONWriter.quoted(Self.json(use["input"])) + "}}")
+                             + JSONWriter.quoted(use["name"] as? String ?? "") + ",\"arguments\":" + JSONWriter.quoted(OpenAIChunkWriter.json(use["input"])) + "}}")
             }
         }
         var m = "{\"role\":\"assistant\",\"content\":" + (text.isEmpty && !calls.isEmpty ? "null" : JSONWriter.quoted(text))
         if !calls.isEmpty { m += ",\"tool_calls\":[" + calls.joined(separator: ",") + "]" }
         m += ",\"refusal\":null,\"annotations\":[]}"
-        let out = "{\"id\":\"\(id)\",\"object\":\"chat.completion\",\"created\":\(created),\"model\":" + JSONWriter.quoted(model)
+        let out = "{\"id\":" + JSONWriter.quoted(writer.id) + ",\"object\":\"chat.completion\",\"created\":\(writer.created),\"model\":" + JSONWriter.quoted(model)
             + ",\"choices\":[{\"index\":0,\"message\":" + m + ",\"logprobs\":null,\"finish_reason\":\"" + Self.finishReason(object["stopReason"] as? String)
-            + "\"}],\"usage\":" + usageJSON() + ",\"system_fingerprint\":null}"
+            + "\"}],\"usage\":" + OpenAIChunkWriter.usageJSON(usage) + ",\"system_fingerprint\":null}"
         return (200, Array(out.utf8))
     }
 
@@ -90,24 +88,24 @@ final class BedrockResponseTranslator: ResponseTranslator {
             let payload = (try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]) ?? [:]
             switch message.headers[":event-type"] {
             case "messageStart":
-                out += chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
+                out += writer.chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
             case "contentBlockStart":
                 if let use = (payload["start"] as? [String: Any])?["toolUse"] as? [String: Any], let block = payload["contentBlockIndex"] as? Int {
                     let index = toolIndex.count
                     toolIndex[block] = index
-                    out += chunk(delta: "{\"tool_calls\":[{\"index\":\(index),\"id\":" + JSONWriter.quoted(use["toolUseId"] as? String ?? "")
+                    out += writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(index),\"id\":" + JSONWriter.quoted(use["toolUseId"] as? String ?? "")
                                  + ",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(use["name"] as? String ?? "") + ",\"arguments\":\"\"}}]}")
                 }
             case "contentBlockDelta":
                 let delta = payload["delta"] as? [String: Any] ?? [:]
                 if let text = delta["text"] as? String {
-                    out += chunk(delta: "{\"content\":" + JSONWriter.quoted(text) + "}")
+                    out += writer.chunk(delta: "{\"content\":" + JSONWriter.quoted(text) + "}")
                 } else if let input = (delta["toolUse"] as? [String: Any])?["input"] as? String,
                           let block = payload["contentBlockIndex"] as? Int, let index = toolIndex[block] {
-                    out += chunk(delta: "{\"tool_calls\":[{\"index\":\(index),\"function\":{\"arguments\":" + JSONWriter.quoted(input) + "}}]}")
+                    out += writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(index),\"function\":{\"arguments\":" + JSONWriter.quoted(input) + "}}]}")
                 }
             case "messageStop":
-                out += chunk(delta: "{}", finish: Self.finishReason(payload["stopReason"] as? String))
+                out += writer.chunk(delta: "{}", finish: Self.finishReason(payload["stopReason"] as? String))
             case "metadata":
                 noteUsage(payload["usage"] as? [String: Any])
             default:
@@ -120,11 +118,7 @@ final class BedrockResponseTranslator: ResponseTranslator {
     func finishStream() -> [UInt8] {
         guard !done else { return [] }
         done = true
-        var out: [UInt8] = []
-        if includeUsage {
-            out += Array(("data: {\"id\":\"\(id)\",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":" + JSONWriter.quoted(model)
-                          + ",\"system_fingerprint\":null,\"choices\":[],\"usage\":" + usageJSON() + "}\n\n").utf8)
-        }
+        var out = writer.usageChunk(usage)
         if let usage { out += usage.streamComment(price) }
         return out + Array("data: [DONE]\n\n".utf8)
     }
@@ -134,29 +128,9 @@ final class BedrockResponseTranslator: ResponseTranslator {
         return Array(("data: " + e.openAIBody + "\n\n").utf8)
     }
 
-    private func chunk(delta: String, finish: String? = nil) -> [UInt8] {
-        var s = "data: {\"id\":\"\(id)\",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":" + JSONWriter.quoted(model)
-            + ",\"system_fingerprint\":null,\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"logprobs\":null,\"finish_reason\":"
-            + (finish.map { "\"\($0)\"" } ?? "null") + "}]"
-        if includeUsage { s += ",\"usage\":null" }
-        return Array((s + "}\n\n").utf8)
-    }
-
     private func noteUsage(_ u: [String: Any]?) {
         guard let u else { return }
         let cached = u["cacheReadInputTokens"] as? Int ?? 0
         usage = Usage(promptTokens: (u["inputTokens"] as? Int ?? 0) + cached, completionTokens: u["outputTokens"] as? Int ?? 0, cachedTokens: cached)
-    }
-
-    private func usageJSON() -> String {
-        let u = usage ?? Usage(promptTokens: 0, completionTokens: 0, cachedTokens: 0)
-        return "{\"prompt_tokens\":\(u.promptTokens),\"completion_tokens\":\(u.completionTokens),\"total_tokens\":\(u.promptTokens + u.completionTokens),"
-            + "\"prompt_tokens_details\":{\"cached_tokens\":\(u.cachedTokens),\"audio_tokens\":0},"
-            + "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}"
-    }
-
-    static func json(_ value: Any?) -> String {
-        guard let value, let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -11,20 +11,18 @@ import TollgateCore
 /// MAX_TOKENS → length, safety-type reasons → content_filter.
 final class GeminiResponseTranslator: ResponseTranslator {
     private let model: String
-    private let includeUsage: Bool
     private let price: GatewayConfig.ModelPrice?
-    private let created = Int(Date().timeIntervalSince1970)
     private var parser = SSEParser()
     private(set) var usage: Usage?
-    private var id = "chatcmpl-gemini"
+    private var writer: OpenAIChunkWriter
     private var started = false
     private var toolCalls = 0
     private var errored = false
 
     init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice?) {
         self.model = publicModel
-        self.includeUsage = includeUsage
         self.price = price
+        self.writer = OpenAIChunkWriter(id: "chatcmpl-gemini", model: publicModel, includeUsage: includeUsage)
     }
 
     func mode(status: Int, headers: HTTPHeaders) -> TranslationMode {
@@ -64,7 +62,7 @@ final class GeminiResponseTranslator: ResponseTranslator {
             if let t = part["text"] as? String { text += t }
             if let call = part["functionCall"] as? [String: Any] {
                 calls.append("{\"id\":\"call_\(calls.count)\",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(call["name"] as? String ?? "")
-                             + ",\"arguments\":" + JSONWriter.quoted(Self.json(call["args"])) + "}}")
+                             + ",\"arguments\":" + JSONWriter.quoted(OpenAIChunkWriter.json(call["args"])) + "}}")
             }
         }
         let finish = Self.finishReason(candidate["finishReason"] as? String ?? "STOP", calledTools: !calls.isEmpty) ?? "stop"
@@ -72,8 +70,8 @@ final class GeminiResponseTranslator: ResponseTranslator {
         if !calls.isEmpty { message += ",\"tool_calls\":[" + calls.joined(separator: ",") + "]" }
         message += ",\"refusal\":null,\"annotations\":[]}"
         let responseID = object["responseId"] as? String ?? "gemini"
-        let out = "{\"id\":" + JSONWriter.quoted("chatcmpl-" + responseID) + ",\"object\":\"chat.completion\",\"created\":\(created),\"model\":" + JSONWriter.quoted(model)
-            + ",\"choices\":[{\"index\":0,\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"\(finish)\"}],\"usage\":" + usageJSON()
+        let out = "{\"id\":" + JSONWriter.quoted("chatcmpl-" + responseID) + ",\"object\":\"chat.completion\",\"created\":\(writer.created),\"model\":" + JSONWriter.quoted(model)
+            + ",\"choices\":[{\"index\":0,\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"\(finish)\"}],\"usage\":" + OpenAIChunkWriter.usageJSON(usage)
             + ",\"system_fingerprint\":null}"
         return (200, Array(out.utf8))
     }
@@ -91,24 +89,24 @@ final class GeminiResponseTranslator: ResponseTranslator {
             }
             if !started {
                 started = true
-                if let rid = object["responseId"] as? String { id = "chatcmpl-" + rid }
-                out += chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
+                if let rid = object["responseId"] as? String { writer.id = "chatcmpl-" + rid }
+                out += writer.chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
             }
             noteUsage(object["usageMetadata"] as? [String: Any])
             let candidate = (object["candidates"] as? [[String: Any]])?.first ?? [:]
             for part in (candidate["content"] as? [String: Any])?["parts"] as? [[String: Any]] ?? [] {
                 if part["thought"] as? Bool == true { continue }
                 if let t = part["text"] as? String, !t.isEmpty {
-                    out += chunk(delta: "{\"content\":" + JSONWriter.quoted(t) + "}")
+                    out += writer.chunk(delta: "{\"content\":" + JSONWriter.quoted(t) + "}")
                 }
                 if let call = part["functionCall"] as? [String: Any] {
-                    out += chunk(delta: "{\"tool_calls\":[{\"index\":\(toolCalls),\"id\":\"call_\(toolCalls)\",\"type\":\"function\",\"function\":{\"name\":"
-                                 + JSONWriter.quoted(call["name"] as? String ?? "") + ",\"arguments\":" + JSONWriter.quoted(Self.json(call["args"])) + "}}]}")
+                    out += writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(toolCalls),\"id\":\"call_\(toolCalls)\",\"type\":\"function\",\"function\":{\"name\":"
+                                 + JSONWriter.quoted(call["name"] as? String ?? "") + ",\"arguments\":" + JSONWriter.quoted(OpenAIChunkWriter.json(call["args"])) + "}}]}")
                     toolCalls += 1
                 }
             }
             if let finish = Self.finishReason(candidate["finishReason"] as? String, calledTools: toolCalls > 0) {
-                out += chunk(delta: "{}", finish: finish)
+                out += writer.chunk(delta: "{}", finish: finish)
             }
         }
         return out
@@ -116,21 +114,9 @@ final class GeminiResponseTranslator: ResponseTranslator {
 
     func finishStream() -> [UInt8] {
         guard !errored else { return [] }
-        var out: [UInt8] = []
-        if includeUsage {
-            out += Array(("data: {\"id\":" + JSONWriter.quoted(id) + ",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":"
-                          + JSONWriter.quoted(model) + ",\"system_fingerprint\":null,\"choices\":[],\"usage\":" + usageJSON() + "}\n\n").utf8)
-        }
+        var out = writer.usageChunk(usage)
         if let usage { out += usage.streamComment(price) }
         return out + Array("data: [DONE]\n\n".utf8)
-    }
-
-    private func chunk(delta: String, finish: String? = nil) -> [UInt8] {
-        var s = "data: {\"id\":" + JSONWriter.quoted(id) + ",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":"
-            + JSONWriter.quoted(model) + ",\"system_fingerprint\":null,\"choices\":[{\"index\":0,\"delta\":" + delta
-            + ",\"logprobs\":null,\"finish_reason\":" + (finish.map { "\"\($0)\"" } ?? "null") + "}]"
-        if includeUsage { s += ",\"usage\":null" }
-        return Array((s + "}\n\n").utf8)
     }
 
     private func noteUsage(_ u: [String: Any]?) {
@@ -138,17 +124,5 @@ final class GeminiResponseTranslator: ResponseTranslator {
         let prompt = u["promptTokenCount"] as? Int ?? 0
         let completion = (u["candidatesTokenCount"] as? Int ?? 0) + (u["thoughtsTokenCount"] as? Int ?? 0)
         usage = Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: u["cachedContentTokenCount"] as? Int ?? 0)
-    }
-
-    private func usageJSON() -> String {
-        let u = usage ?? Usage(promptTokens: 0, completionTokens: 0, cachedTokens: 0)
-        return "{\"prompt_tokens\":\(u.promptTokens),\"completion_tokens\":\(u.completionTokens),\"total_tokens\":\(u.promptTokens + u.completionTokens),"
-            + "\"prompt_tokens_details\":{\"cached_tokens\":\(u.cachedTokens),\"audio_tokens\":0},"
-            + "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}"
-    }
-
-    static func json(_ value: Any?) -> String {
-        guard let value, let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
     }
 }
