@@ -31,7 +31,7 @@ import TollgateCore
         #expect(meter.usage == Usage(promptTokens: 10, completionTokens: 5, cachedTokens: 4))
     }
 
-    private func stream(forward: Bool) -> String {
+    private func stream(forward: Bool, pieceSize: Int = 5) -> String {
         let meter = OpenAIUsageMeter(price: Self.price, forwardUsageChunk: forward)
         let upstream = """
         data: {"id":"c","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}
@@ -45,7 +45,7 @@ import TollgateCore
 
         """
         var out: [UInt8] = []
-        for piece in Array(upstream.utf8).chunked(5) { out += meter.translateChunk(ByteBuffer(bytes: piece)) }
+        for piece in Array(upstream.utf8).chunked(pieceSize) { out += meter.translateChunk(ByteBuffer(bytes: piece)) }
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -57,6 +57,17 @@ import TollgateCore
         let shown = stream(forward: true)
         #expect(shown.contains("\"choices\":[],\"usage\":{\"prompt_tokens\":100"))
         #expect(shown.hasSuffix("data: [DONE]\n\n"))
+    }
+
+    /// Whole streams in one read take the fast path (events relayed unparsed up to the usage
+    /// chunk) and must come out exactly as from the event-by-event path.
+    @Test func fastPathAndParsedPathAgree() {
+        for forward in [false, true] {
+            #expect(stream(forward: forward, pieceSize: 10_000) == stream(forward: forward, pieceSize: 5))
+            #expect(stream(forward: forward, pieceSize: 10_000) == stream(forward: forward, pieceSize: 137))
+        }
+        let raw = Array("data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: {\"usage\":{}}\n\n".utf8)
+        #expect(raw.withUnsafeBytes { OpenAIUsageMeter.rawPrefixLength($0) } == 30)
     }
 
     @Test func streamedChatAsksUpstreamForUsage() throws {

@@ -14,6 +14,9 @@ struct SSEParser {
     private var current = Event(event: nil, data: [])
     private var hasData = false
 
+    /// True between events: nothing of a partial line or event is held.
+    var isAtBoundary: Bool { pending.isEmpty && !hasData && current.event == nil }
+
     mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
         pending.append(contentsOf: bytes)
         var events: [Event] = []

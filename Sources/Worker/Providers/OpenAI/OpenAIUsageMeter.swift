@@ -43,9 +43,19 @@ final class OpenAIUsageMeter: ResponseTranslator {
     }
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
+        // Fast path: whole events before the first one that can carry usage or end the stream
+        // are relayed as they came, without parsing; only the tail goes through the parser.
         var out: [UInt8] = []
         out.reserveCapacity(buffer.readableBytes + 16)
-        for event in parser.feed(buffer.readableBytesView) {
+        var rest = buffer
+        if parser.isAtBoundary {
+            let raw = buffer.withUnsafeReadableBytes { Self.rawPrefixLength($0) }
+            if raw > 0, let prefix = rest.readBytes(length: raw) {
+                out += prefix
+            }
+        }
+        guard rest.readableBytes > 0 else { return out }
+        for event in parser.feed(rest.readableBytesView) {
             if event.isDone {
                 if let usage { out += usage.streamComment(price) }
                 out += Array("data: [DONE]\n\n".utf8)
@@ -74,6 +84,35 @@ final class OpenAIUsageMeter: ResponseTranslator {
     }
 
     func finishStream() -> [UInt8] { [] }
+
+    /// How many leading bytes are complete events that need no inspection: up to the last
+    /// event boundary (`\n\n`) before the first `"usage":{`, `"usage": {` or `[DONE]`.
+    static func rawPrefixLength(_ raw: UnsafeRawBufferPointer) -> Int {
+        let limit = min(firstIndex(of: #""usage":{"#, in: raw) ?? raw.count, firstIndex(of: #""usage": {"#, in: raw) ?? raw.count,
+                        firstIndex(of: "[DONE]", in: raw) ?? raw.count)
+        var i = limit - 1
+        while i >= 1 {
+            if raw[i] == 0x0A && raw[i - 1] == 0x0A { return i + 1 }
+            i -= 1
+        }
+        return 0
+    }
+
+    static func firstIndex(of needle: StaticString, in raw: UnsafeRawBufferPointer) -> Int? {
+        let n = needle.utf8CodeUnitCount
+        guard raw.count >= n else { return nil }
+        let p = needle.utf8Start
+        var i = 0
+        while i <= raw.count - n {
+            if raw[i] == p[0] {
+                var k = 1
+                while k < n && raw[i + k] == p[k] { k += 1 }
+                if k == n { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
 
     /// `usage.prompt_tokens`, `completion_tokens` and `prompt_tokens_details.cached_tokens`.
     static func usage(in raw: UnsafeRawBufferPointer, index: JSONObjectIndex) -> Usage? {
