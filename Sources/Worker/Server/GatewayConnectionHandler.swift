@@ -240,22 +240,30 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         }
     }
 
+    /// The models the key may use, in OpenAI's list shape, or in Anthropic's when the client
+    /// sends `anthropic-version` (the Anthropic SDKs and Claude Code always do).
     private func listModels(config: RuntimeConfig) {
         guard let head else { return }
+        if head.headers.contains(name: "anthropic-version") { front = .anthropic }
         let key: KeyTable.Entry
         switch AuthFilter.authenticate(head.headers, keys: config.keys) {
         case .success(let entry): key = entry
         case .failure(let error): return respond(error)
         }
         keyName = key.name
-        var out = "{\"object\":\"list\",\"data\":["
-        var first = true
-        for name in config.modelNames where key.mayUse(model: name) {
-            if !first { out += "," }
-            first = false
-            out += "{\"id\":" + JSONWriter.quoted(name) + ",\"object\":\"model\",\"created\":0,\"owned_by\":\"tollgate\"}"
+        let names = config.modelNames.filter { key.mayUse(model: $0) }
+        let out: String
+        switch front {
+        case .openAI:
+            out = "{\"object\":\"list\",\"data\":[" + names.map {
+                "{\"id\":" + JSONWriter.quoted($0) + ",\"object\":\"model\",\"created\":0,\"owned_by\":\"tollgate\"}"
+            }.joined(separator: ",") + "]}"
+        case .anthropic:
+            out = "{\"data\":[" + names.map {
+                "{\"type\":\"model\",\"id\":" + JSONWriter.quoted($0) + ",\"display_name\":" + JSONWriter.quoted($0) + ",\"created_at\":\"1970-01-01T00:00:00Z\"}"
+            }.joined(separator: ",") + "],\"has_more\":false,\"first_id\":" + (names.first.map(JSONWriter.quoted) ?? "null")
+                + ",\"last_id\":" + (names.last.map(JSONWriter.quoted) ?? "null") + "}"
         }
-        out += "]}"
         respondJSON(status: .ok, out)
     }
 

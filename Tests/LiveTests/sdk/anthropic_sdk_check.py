@@ -38,6 +38,9 @@ m = client.messages.create(model="gpt-tool", max_tokens=64, messages=[{"role": "
 tool = [b for b in m.content if b.type == "tool_use"]
 check("openai backend: tool_use", m.stop_reason == "tool_use" and tool and tool[0].name == "search" and tool[0].input == {"query": "mock"}, m)
 
+ids = [m.id for m in client.models.list()]
+check("models list (anthropic shape)", "claude-echo" in ids and "gpt-echo" in ids, ids)
+
 count = client.messages.count_tokens(model="claude-echo", messages=[{"role": "user", "content": "count me"}])
 check("count_tokens", count.input_tokens > 0, count)
 
