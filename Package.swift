@@ -44,7 +44,9 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: ["Config", "SharedState", "TollgateCore",
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "_CryptoExtras", package: "swift-crypto")]
         ),
         // The SwiftNIO proxy: listener, filter chain, router, upstream pool.
         .target(
@@ -89,7 +91,12 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "SharedStateTests", dependencies: ["SharedState"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Config", "SharedState"]),
+        .testTarget(
+            name: "ControllerTests",
+            dependencies: ["Controller", "Config", "SharedState",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "_CryptoExtras", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "WorkerTests",
             dependencies: [

@@ -122,7 +122,8 @@ struct ConfigCompiler {
             let path = "providers[\(i)]"
             guard let m = reader.mapping(item, path, allowed: ["name", "kind", "base_url", "api_key_env", "api_key_file", "headers",
                                                                "api_version", "auth_scheme", "aws_region", "aws_profile",
-                                                               "aws_credentials_file"],
+                                                               "aws_credentials_file", "gcp_project", "gcp_location",
+                                                               "service_account_file"],
                                          required: ["name", "kind", "base_url"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "provider")
             if let name { declaredProviders.append(name) }
@@ -185,11 +186,20 @@ struct ConfigCompiler {
                     reader.issue("\(path).\(key)", m[key], "\(key) only applies to kind bedrock, not \(kind.rawValue)")
                 }
             }
+            var vertex: GatewayConfig.VertexSettings?
+            if kind == .vertex {
+                vertex = vertexSettings(m, path, item: item)
+            } else if let kind {
+                for key in ["gcp_project", "gcp_location", "service_account_file"] where m[key] != nil {
+                    reader.issue("\(path).\(key)", m[key], "\(key) only applies to kind vertex, not \(kind.rawValue)")
+                }
+            }
             guard let name, let kind, let baseURL else { continue }
             var provider = GatewayConfig.Provider(name: name, kind: kind, baseURL: baseURL, apiKey: secret, headers: headers,
                                                   apiVersion: apiVersion, authScheme: authScheme)
             provider.awsRegion = awsRegion
             provider.awsCredentials = awsCredentials
+            provider.vertex = vertex
             out.append(provider)
         }
         return out
@@ -223,6 +233,31 @@ struct ConfigCompiler {
             return Secret(value)
         }
         return nil
+    }
+
+    /// Vertex AI: project, location and a service-account key file (`service_account_file`,
+    /// else GOOGLE_APPLICATION_CREDENTIALS). The private key never appears in an issue.
+    mutating func vertexSettings(_ m: [String: Node], _ path: String, item: Node) -> GatewayConfig.VertexSettings? {
+        let project = reader.nonEmptyString(m["gcp_project"], "\(path).gcp_project")
+        let location = reader.nonEmptyString(m["gcp_location"], "\(path).gcp_location")
+        if m["gcp_project"] == nil { reader.issue("\(path).gcp_project", item, "vertex providers need gcp_project") }
+        if m["gcp_location"] == nil { reader.issue("\(path).gcp_location", item, "vertex providers need gcp_location (e.g. us-central1)") }
+        guard let file = reader.nonEmptyString(m["service_account_file"], "\(path).service_account_file") ?? environment["GOOGLE_APPLICATION_CREDENTIALS"] else {
+            reader.issue("\(path).service_account_file", item, "no service account: set service_account_file or GOOGLE_APPLICATION_CREDENTIALS")
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: file),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            reader.issue("\(path).service_account_file", m["service_account_file"] ?? item, "cannot read a service-account JSON key from \(file)")
+            return nil
+        }
+        guard let email = json["client_email"] as? String, let key = json["private_key"] as? String else {
+            reader.issue("\(path).service_account_file", m["service_account_file"] ?? item, "\(file) has no client_email/private_key (is it a service-account key?)")
+            return nil
+        }
+        guard let project, let location else { return nil }
+        return .init(project: project, location: location, clientEmail: email, privateKeyPEM: Secret(key),
+                     tokenURI: json["token_uri"] as? String ?? "https://oauth2.googleapis.com/token")
     }
 
     /// AWS credentials: `aws_credentials_file` (+ `aws_profile`, default "default"), else the

@@ -97,6 +97,28 @@ extension GatewayConfig {
         /// Amazon Bedrock's Converse API, SigV4-signed (base URL
         /// `https://bedrock-runtime.<region>.amazonaws.com`).
         case bedrock
+        /// Gemini on Vertex AI, with a service-account OAuth token the controller mints and
+        /// refreshes (base URL `https://<location>-aiplatform.googleapis.com`).
+        case vertex
+    }
+
+    /// Vertex AI: where the model lives and the service account that may call it.
+    public struct VertexSettings: Codable, Sendable, Equatable {
+        public var project: String
+        public var location: String
+        public var clientEmail: String
+        public var privateKeyPEM: Secret
+        public var tokenURI: String
+        /// When the access token in the provider's `apiKey` expires (unix seconds; 0 = none yet).
+        public var tokenExpiresAt: Int
+        public init(project: String, location: String, clientEmail: String, privateKeyPEM: Secret, tokenURI: String, tokenExpiresAt: Int = 0) {
+            self.project = project
+            self.location = location
+            self.clientEmail = clientEmail
+            self.privateKeyPEM = privateKeyPEM
+            self.tokenURI = tokenURI
+            self.tokenExpiresAt = tokenExpiresAt
+        }
     }
 
     /// Resolved AWS credentials (from the environment or a shared credentials file).
@@ -137,6 +159,8 @@ extension GatewayConfig {
         /// Bedrock: the region requests are signed for, and the credentials.
         public var awsRegion: String?
         public var awsCredentials: AWSCredentials?
+        /// Vertex AI settings (the access token itself goes into `apiKey` once minted).
+        public var vertex: VertexSettings?
 
         public init(name: String, kind: ProviderKind, baseURL: String, apiKey: Secret? = nil, headers: [String: String] = [:],
                     apiVersion: String? = nil, authScheme: AuthScheme? = nil) {

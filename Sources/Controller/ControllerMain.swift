@@ -53,8 +53,21 @@ public enum ControllerMain {
             source.resume()
             sources.append(source)
         }
+        // Short-lived credentials (Vertex AI tokens) are renewed before they expire.
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + 30, repeating: 30)
+        timer.setEventHandler {
+            do {
+                if let outcome = try box.value.refreshCredentials() {
+                    logger.info("credentials refreshed", metadata: ["outcome": "\(outcome)"])
+                }
+            } catch {
+                logger.error("credential refresh failed; the current tokens stay until they expire", metadata: ["error": "\(error)"])
+            }
+        }
+        timer.resume()
         logger.info("controller running", metadata: ["config": "\(options.configPath)"])
-        withExtendedLifetime(sources) {
+        withExtendedLifetime((sources, timer)) {
             dispatchMain()
         }
     }

@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import Logging
 import SharedState
 
@@ -32,7 +33,19 @@ public final class SnapshotPublisher {
     /// Re-reads the config source; throws `ConfigLoadError` (every issue, with paths) or a
     /// snapshot write error, in which case nothing changed.
     public func publish(environment: [String: String]) throws -> Outcome {
-        let config = try ConfigLoader.load(path: configPath, environment: environment)
+        let loaded = try ConfigLoader.load(path: configPath, environment: environment)
+        let config = try CredentialRefresher.refresh(loaded, previous: current)
+        return try publish(config)
+    }
+
+    /// Renews short-lived credentials (Vertex tokens) of the published config when they are
+    /// due, and publishes the result; nil when nothing was due.
+    public func refreshCredentials(now: Int = Int(Date().timeIntervalSince1970)) throws -> Outcome? {
+        guard let current, let due = CredentialRefresher.nextRefresh(current), due <= now else { return nil }
+        return try publish(try CredentialRefresher.refresh(current, previous: nil, now: now))
+    }
+
+    private func publish(_ config: GatewayConfig) throws -> Outcome {
         let generation = controlBlock.configGeneration
         if let current, current == config, generation > 0 {
             return .unchanged(generation: generation)

@@ -55,6 +55,17 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             log.append(.init(method: head.method.rawValue, path: head.uri, headers: head.headers.map { ($0.name, $0.value) },
                              body: String(decoding: bodyBytes, as: UTF8.self)))
         }
+        if head.method == .POST, path == "/token" {
+            return oauthToken(context: context, head: head, body: bodyBytes)
+        }
+        // Vertex AI publisher models: Gemini's wire format behind a bearer token from /token.
+        if head.method == .POST, path.hasPrefix("/projects/"), let models = path.range(of: "/publishers/google/models/") {
+            guard head.headers.first(name: "authorization")?.hasPrefix("Bearer ya29.mock-") == true else {
+                return respond(context: context, head: head, status: .unauthorized,
+                               json: Self.geminiError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."))
+            }
+            return gemini(context: context, head: head, path: "/v1beta/models/" + path[models.upperBound...], body: bodyBytes)
+        }
         if head.method == .POST, path.hasPrefix("/model/") {
             return bedrock(context: context, head: head, path: path, body: bodyBytes)
         }

@@ -56,10 +56,20 @@ final class ProcessSupervisor {
 
     static let handledSignals = [SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT]
 
-    func run() -> Never {
+    static func handledSignalSet() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
-        for sig in Self.handledSignals { sigaddset(&set, sig) }
+        for sig in handledSignals { sigaddset(&set, sig) }
+        return set
+    }
+
+    static func blockHandledSignals() {
+        var set = handledSignalSet()
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
+    func run() -> Never {
+        var set = Self.handledSignalSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
         start()
         while true {

@@ -45,13 +45,23 @@ public enum SupervisorMain {
     }
 
     public static func run(_ options: Options) -> Int32 {
+        // Block the handled signals before anything can start a thread (minting Vertex tokens
+        // uses URLSession): threads inherit the mask, so every signal stays pending for the
+        // master loop's sigtimedwait instead of killing the process from some other thread.
+        ProcessSupervisor.blockHandledSignals()
         let logger = Logger(label: "tollgate.supervisor")
-        let config: GatewayConfig
+        var config: GatewayConfig
         do {
             config = try ConfigLoader.load(path: options.configPath)
         } catch {
             FileHandle.standardError.write(Data("tollgate: config \(options.configPath) is invalid; not starting:\n\(error)\n".utf8))
             return ExitCode.configInvalid.rawValue
+        }
+        do {
+            config = try CredentialRefresher.refresh(config)
+        } catch {
+            FileHandle.standardError.write(Data("tollgate: \(error); not starting\n".utf8))
+            return ExitCode.startupFailed.rawValue
         }
 
         // Workers bind with SO_REUSEPORT, which would let them silently share a port with

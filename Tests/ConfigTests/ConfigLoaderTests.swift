@@ -56,12 +56,18 @@ import Testing
         #expect(quick.routes.first { $0.name == "demo-fallback" }?.priorities.count == 2)
         #expect(quick.apiKeys.first?.keyHash == APIKeyHash.hash(plaintext: "tg-demo-key-change-me"))
 
+        let saPath = NSTemporaryDirectory() + "tg-sa-\(UUID().uuidString).json"
+        try #"{"client_email":"sa@p.iam.gserviceaccount.com","private_key":"-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"}"#
+            .write(toFile: saPath, atomically: true, encoding: .utf8)
+        defer { unlink(saPath) }
         let prod = try ConfigLoader.load(path: root.appendingPathComponent("examples/production.yaml").path,
                                          environment: ["OPENAI_API_KEY": "sk-1", "VLLM_API_KEY": "v-1", "AZURE_GATEWAY_KEY": "a-1", "ANTHROPIC_API_KEY": "sk-ant-1", "GEMINI_API_KEY": "g-1",
-                                                      "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"])
+                                                      "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
+                                                      "GOOGLE_APPLICATION_CREDENTIALS": saPath])
         #expect(prod.routes.first { $0.name == "chat-tiered" }?.priorities.count == 3)
         #expect(prod.limits.maxBodyBytes == 10 * 1024 * 1024)
         #expect(prod.apiKeys.count == 2)
+        #expect(prod.providers.first { $0.kind == .vertex }?.vertex?.tokenURI == "https://oauth2.googleapis.com/token")
     }
 
     @Test func humanSizesAndDurations() throws {

@@ -11,6 +11,28 @@ final class GatewayHarness: @unchecked Sendable {
     static let limitedKeyHash = "sha256:" + sha256Hex(limitedKey)
     static let anthropicKey = "sk-ant-live-test"
 
+    /// A service-account key file (RSA key from openssl) shared by every harness of the run;
+    /// its token_uri points at each test's mock provider through the config, not the file.
+    static let serviceAccountKeyPEM: String = {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try! p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }()
+
+    static func writeServiceAccount(in dir: TempDirectory, tokenPort: Int) throws -> String {
+        let json: [String: Any] = ["type": "service_account", "project_id": "tg-test", "client_email": "gateway@tg-test.iam.gserviceaccount.com",
+                                   "private_key": Self.serviceAccountKeyPEM, "token_uri": "http://127.0.0.1:\(tokenPort)/token"]
+        let data = try JSONSerialization.data(withJSONObject: json)
+        return try dir.write("service-account.json", String(decoding: data, as: UTF8.self))
+    }
+
     let dir: TempDirectory
     let mock: ChildProcess
     let mockPort: Int
@@ -29,7 +51,9 @@ final class GatewayHarness: @unchecked Sendable {
         }
         mockPort = p
         port = try freeLoopbackPort()
-        let yaml = config?(mockPort, port) ?? Self.defaultConfig(mockPort: mockPort, port: port, extraLimits: extraLimits)
+        let serviceAccount = try Self.writeServiceAccount(in: dir, tokenPort: mockPort)
+        var yaml = config?(mockPort, port) ?? Self.defaultConfig(mockPort: mockPort, port: port, extraLimits: extraLimits)
+        yaml = yaml.replacingOccurrences(of: "@SERVICE_ACCOUNT@", with: serviceAccount)
         configPath = try dir.write("tollgate.yaml", yaml)
         try startGateway(workers: workers)
     }
@@ -54,7 +78,7 @@ final class GatewayHarness: @unchecked Sendable {
     }
 
     func rewriteConfig(_ yaml: String) throws {
-        _ = try dir.write("tollgate.yaml", yaml)
+        _ = try dir.write("tollgate.yaml", yaml.replacingOccurrences(of: "@SERVICE_ACCOUNT@", with: dir.file("service-account.json")))
     }
 
     func client() -> HTTPTestClient {
@@ -89,6 +113,12 @@ final class GatewayHarness: @unchecked Sendable {
             kind: bedrock
             base_url: http://127.0.0.1:\(mockPort)
             aws_region: eu-west-1
+          - name: vertex
+            kind: vertex
+            base_url: http://127.0.0.1:\(mockPort)
+            gcp_project: tg-test
+            gcp_location: europe-west4
+            service_account_file: "@SERVICE_ACCOUNT@"
           - name: google
             kind: gemini
             base_url: http://127.0.0.1:\(mockPort)
@@ -124,6 +154,9 @@ final class GatewayHarness: @unchecked Sendable {
           - name: bedrock-echo
             provider: aws
             upstream_model: anthropic.claude-3-haiku-20240307-v1:0+echo
+          - name: vertex-echo
+            provider: vertex
+            upstream_model: gemini-2.5-pro+echo
           - name: gemini-echo
             provider: google
             upstream_model: gemini-2.5-flash+echo

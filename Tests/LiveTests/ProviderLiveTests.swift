@@ -30,6 +30,23 @@ import TollgateTesting
     }
 }
 
+/// OpenAI clients reaching Gemini on Vertex AI: the controller minted a service-account token.
+@Suite struct VertexLiveTests {
+    @Test func bearerTokenFromTheServiceAccountAndPublisherModelURL() throws {
+        let h = try GatewayHarness(workers: 1)
+        let r = try h.client().postJSON("/v1/chat/completions", chatBody(model: "vertex-echo", content: "hallo vertex"), headers: auth())
+        #expect(r.status == 200, "\(r.bodyString)")
+        let message = (try r.json()["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any]
+        #expect(message?["content"] as? String == "hallo vertex")
+        let log = try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests")
+        let entries = (try JSONSerialization.jsonObject(with: Data(log.body)) as? [[String: Any]]) ?? []
+        #expect(entries.contains { ($0["path"] as? String) == "/token" }, "the token was minted against the key's token_uri")
+        let sent = try #require(entries.last)
+        #expect(sent["path"] as? String == "/v1/projects/tg-test/locations/europe-west4/publishers/google/models/gemini-2.5-pro%2Becho:generateContent")
+        #expect((sent["headers"] as? [[String]] ?? []).contains { $0[0].lowercased() == "authorization" && $0[1].hasPrefix("Bearer ya29.mock-") })
+    }
+}
+
 /// OpenAI clients reaching Gemini through the gateway.
 @Suite struct GeminiLiveTests {
     @Test func completionStreamAndToolCall() throws {

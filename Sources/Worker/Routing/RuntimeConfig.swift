@@ -41,6 +41,9 @@ public final class RuntimeConfig: Sendable {
                                                    sessionToken: $0.sessionToken?.value),
                                 region: p.awsRegion ?? "us-east-1", service: "bedrock")
                 })
+            case .vertex:
+                adapter = GeminiAdapter(vertex: p.vertex)
+                if let token = p.apiKey { auth.append(("authorization", "Bearer \(token.value)")) }
             case .gemini:
                 adapter = GeminiAdapter()
                 if let key = p.apiKey { auth.append(("x-goog-api-key", key.value)) }

@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import TollgateCore
 
@@ -6,7 +7,13 @@ import TollgateCore
 /// `x-goog-api-key`. Requests and responses are translated (`GeminiRequestTranslator`,
 /// `GeminiResponseTranslator`). Embeddings and the Anthropic front are not translated for
 /// Gemini yet and answer 400.
+///
+/// With `vertex` settings the same wire format goes to Vertex AI's publisher-model URL,
+/// `/v1/projects/{p}/locations/{l}/publishers/google/models/{m}:…`, with the bearer token the
+/// controller minted.
 struct GeminiAdapter: ProviderAdapter {
+    var vertex: GatewayConfig.VertexSettings? = nil
+
     func upstreamRequest(for request: ProxyExchange.Request, backend: CompiledBackend) -> Result<UpstreamRequest, GatewayError> {
         guard request.endpoint == .chatCompletions else {
             return .failure(.badRequest("Provider kind gemini serves chat completions only (for now); route this model to another provider.",
@@ -21,7 +28,9 @@ struct GeminiAdapter: ProviderAdapter {
                                              message: "The request could not be encoded for provider kind gemini."))
             }
             let model = AzureOpenAIAdapter.percentEncode(backend.model)
-            let path = request.stream ? "/v1beta/models/\(model):streamGenerateContent?alt=sse" : "/v1beta/models/\(model):generateContent"
+            let prefix = vertex.map { "/v1/projects/\(AzureOpenAIAdapter.percentEncode($0.project))/locations/\(AzureOpenAIAdapter.percentEncode($0.location))/publishers/google/models/" }
+                ?? "/v1beta/models/"
+            let path = request.stream ? "\(prefix)\(model):streamGenerateContent?alt=sse" : "\(prefix)\(model):generateContent"
             return .success(UpstreamRequest(path: path, headers: [], body: Array(data)))
         }
     }
