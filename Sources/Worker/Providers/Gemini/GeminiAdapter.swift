@@ -27,8 +27,8 @@ struct GeminiAdapter: ProviderAdapter {
                 return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
                                              message: "The request could not be encoded for provider kind gemini."))
             }
-            let model = AzureOpenAIAdapter.percentEncode(backend.model)
-            let prefix = vertex.map { "/v1/projects/\(AzureOpenAIAdapter.percentEncode($0.project))/locations/\(AzureOpenAIAdapter.percentEncode($0.location))/publishers/google/models/" }
+            let model = URIComponent.encode(backend.model)
+            let prefix = vertex.map { "/v1/projects/\(URIComponent.encode($0.project))/locations/\(URIComponent.encode($0.location))/publishers/google/models/" }
                 ?? "/v1beta/models/"
             let path = request.stream ? "\(prefix)\(model):streamGenerateContent?alt=sse" : "\(prefix)\(model):generateContent"
             return .success(UpstreamRequest(path: path, headers: [], body: Array(data)))
