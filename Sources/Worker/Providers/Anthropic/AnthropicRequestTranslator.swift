@@ -49,16 +49,7 @@ enum AnthropicRequestTranslator {
             return .failure(.badRequest("Missing required parameter: 'messages'.", code: "missing_messages", param: "messages"))
         }
         var system: [[String: Any]] = []
-        var turns: [[String: Any]] = []
-        func append(role: String, blocks: [[String: Any]]) {
-            guard !blocks.isEmpty else { return }
-            if var last = turns.last, last["role"] as? String == role {
-                last["content"] = (last["content"] as? [[String: Any]] ?? []) + blocks
-                turns[turns.count - 1] = last
-            } else {
-                turns.append(["role": role, "content": blocks])
-            }
-        }
+        var turns = Conversation()
         for (i, message) in messages.enumerated() {
             let path = "messages[\(i)]"
             let role = message["role"] as? String ?? ""
@@ -70,7 +61,7 @@ enum AnthropicRequestTranslator {
                 }
             case "user":
                 switch contentBlocks(message["content"], path: path, allowImages: true) {
-                case .success(let blocks): append(role: "user", blocks: blocks)
+                case .success(let blocks): turns.append(role: "user", blocks)
                 case .failure(let e): return .failure(e)
                 }
             case "assistant":
@@ -90,7 +81,7 @@ enum AnthropicRequestTranslator {
                     }
                     blocks.append(["type": "tool_use", "id": call["id"] as? String ?? "toolu_\(i)_\(j)", "name": fn["name"] as? String ?? "", "input": input])
                 }
-                append(role: "assistant", blocks: blocks)
+                turns.append(role: "assistant", blocks)
             case "tool":
                 let text: String
                 switch message["content"] {
@@ -98,7 +89,7 @@ enum AnthropicRequestTranslator {
                 case let parts as [[String: Any]]: text = parts.compactMap { $0["text"] as? String }.joined()
                 default: text = ""
                 }
-                append(role: "user", blocks: [["type": "tool_result", "tool_use_id": message["tool_call_id"] as? String ?? "", "content": text]])
+                turns.append(role: "user", [["type": "tool_result", "tool_use_id": message["tool_call_id"] as? String ?? "", "content": text]])
             default:
                 return .failure(.badRequest("\(path).role '\(role)' is not supported by provider kind anthropic.", code: "unsupported_value", param: "\(path).role"))
             }
@@ -106,7 +97,7 @@ enum AnthropicRequestTranslator {
         if !system.isEmpty {
             out["system"] = system.count == 1 ? (system[0]["text"] as Any) : system
         }
-        out["messages"] = turns
+        out["messages"] = turns.turns
 
         if let tools = request["tools"] as? [[String: Any]] {
             var translated: [[String: Any]] = []

@@ -30,16 +30,7 @@ enum BedrockConverseTranslator {
             return .failure(.badRequest("Missing required parameter: 'messages'.", code: "missing_messages", param: "messages"))
         }
         var system: [[String: Any]] = []
-        var turns: [[String: Any]] = []
-        func append(_ role: String, _ blocks: [[String: Any]]) {
-            guard !blocks.isEmpty else { return }
-            if var last = turns.last, last["role"] as? String == role {
-                last["content"] = (last["content"] as? [[String: Any]] ?? []) + blocks
-                turns[turns.count - 1] = last
-            } else {
-                turns.append(["role": role, "content": blocks])
-            }
-        }
+        var turns = Conversation()
         for (i, message) in messages.enumerated() {
             let path = "messages[\(i)]"
             switch message["role"] as? String {
@@ -51,7 +42,7 @@ enum BedrockConverseTranslator {
                 }
             case "user":
                 switch blocks(message["content"], path: path) {
-                case .success(let b): append("user", b)
+                case .success(let b): turns.append(role: "user", b)
                 case .failure(let e): return .failure(e)
                 }
             case "assistant":
@@ -66,15 +57,15 @@ enum BedrockConverseTranslator {
                     }
                     b.append(["toolUse": ["toolUseId": call["id"] as? String ?? "tool_\(i)_\(j)", "name": fn["name"] as? String ?? "", "input": input]])
                 }
-                append("assistant", b)
+                turns.append(role: "assistant", b)
             case "tool":
                 let text = message["content"] as? String ?? ""
-                append("user", [["toolResult": ["toolUseId": message["tool_call_id"] as? String ?? "", "content": [["text": text]]]]])
+                turns.append(role: "user", [["toolResult": ["toolUseId": message["tool_call_id"] as? String ?? "", "content": [["text": text]]]]])
             default:
                 return .failure(.badRequest("\(path).role is not supported by provider kind bedrock.", code: "unsupported_value", param: "\(path).role"))
             }
         }
-        var out: [String: Any] = ["messages": turns]
+        var out: [String: Any] = ["messages": turns.turns]
         if !system.isEmpty { out["system"] = system }
         if !inference.isEmpty { out["inferenceConfig"] = inference }
         if let tools = request["tools"] as? [[String: Any]] {

@@ -47,17 +47,8 @@ enum GeminiRequestTranslator {
             return .failure(.badRequest("Missing required parameter: 'messages'.", code: "missing_messages", param: "messages"))
         }
         var system: [String] = []
-        var contents: [[String: Any]] = []
+        var contents = Conversation(contentKey: "parts")
         var callNames: [String: String] = [:]
-        func append(_ role: String, _ parts: [[String: Any]]) {
-            guard !parts.isEmpty else { return }
-            if var last = contents.last, last["role"] as? String == role {
-                last["parts"] = (last["parts"] as? [[String: Any]] ?? []) + parts
-                contents[contents.count - 1] = last
-            } else {
-                contents.append(["role": role, "parts": parts])
-            }
-        }
         for (i, message) in messages.enumerated() {
             let path = "messages[\(i)]"
             switch message["role"] as? String {
@@ -69,7 +60,7 @@ enum GeminiRequestTranslator {
                 }
             case "user":
                 switch parts(message["content"], path: path) {
-                case .success(let p): append("user", p)
+                case .success(let p): contents.append(role: "user", p)
                 case .failure(let e): return .failure(e)
                 }
             case "assistant":
@@ -86,7 +77,7 @@ enum GeminiRequestTranslator {
                     if let id = call["id"] as? String { callNames[id] = name }
                     p.append(["functionCall": ["name": name, "args": args]])
                 }
-                append("model", p)
+                contents.append(role: "model", p)
             case "tool":
                 let id = message["tool_call_id"] as? String ?? ""
                 guard let name = callNames[id] else {
@@ -95,12 +86,12 @@ enum GeminiRequestTranslator {
                 }
                 let text = message["content"] as? String ?? ""
                 let response: Any = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? ["result": text]
-                append("user", [["functionResponse": ["name": name, "response": response]]])
+                contents.append(role: "user", [["functionResponse": ["name": name, "response": response]]])
             default:
                 return .failure(.badRequest("\(path).role is not supported by provider kind gemini.", code: "unsupported_value", param: "\(path).role"))
             }
         }
-        var out: [String: Any] = ["contents": contents]
+        var out: [String: Any] = ["contents": contents.turns]
         if !system.isEmpty { out["systemInstruction"] = ["parts": [["text": system.joined(separator: "\n\n")]]] }
         if !generation.isEmpty { out["generationConfig"] = generation }
         if let tools = request["tools"] as? [[String: Any]] {
