@@ -10,7 +10,7 @@ RELEASE_BIN = .build/release/tollgate
 
 # Debian packages each target needs (checked by command, installed only when missing).
 RUN_DEPS   = curl:curl
-TEST_DEPS  = curl:curl python3:python3
+TEST_DEPS  = curl:curl python3:python3 openssl:openssl
 BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl
 
 .PHONY: run test bench build build-debug deps-run deps-test deps-bench check-swift clean help
