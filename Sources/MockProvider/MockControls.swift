@@ -1,59 +1,116 @@
 import NIOHTTP1
 
-/// Per-request behaviour of the mock, from `x-mock-*` headers or from `+key=value` suffixes on
-/// the model name (the gateway rewrites model names, so a route can inject faults through
-/// the upstream model it names, e.g. `mock-small+fault=503+retry_after=2`).
-struct MockControls: Equatable {
-    enum Fault: String, Equatable {
+/// How one request bends the mock, from `x-mock-*` headers or from `+key=value` suffixes on
+/// the model name. The suffixes exist because a gateway rewrites model names: a route can
+/// inject faults through the upstream model it names (`mock-small+fault=503+retry_after=2`),
+/// and the reply's `model` is the name without them. Headers win over suffixes.
+///
+/// | suffix | header | meaning |
+/// |---|---|---|
+/// | `latency=MS` | `x-mock-latency-ms` | wait this long before the response head |
+/// | `tps=N` | `x-mock-tokens-per-second` | pace stream events at N per second (default: all at once) |
+/// | `tokens=N` | `x-mock-output-tokens` | reply length (default 16; capped by `max_tokens`) |
+/// | `fault=F` | `x-mock-fault` | `429`, `500`, `502`, `503`, `reset`, `hang`, `midstream` |
+/// | `retry_after=S` | `x-mock-retry-after` | `retry-after` of a 429 (default 1) or 503 (none by default) |
+/// | `echo` | `x-mock-echo: true` | reply with the text of the last user message |
+/// | `tool` | `x-mock-tool: true` | reply with a call of the request's first tool |
+///
+/// Unknown keys and malformed values are refused (400) rather than ignored: a typo in a fault
+/// injection must not pass for a healthy upstream.
+struct MockControls: Equatable, Sendable {
+    enum Fault: String, Equatable, Sendable, CaseIterable {
         case rateLimited = "429"
         case internalError = "500"
         case badGateway = "502"
         case unavailable = "503"
+        /// Read the request, then close with a TCP RST (SO_LINGER 0).
         case reset
+        /// Read the request and never answer; the connection stays open.
         case hang
+        /// Start the response, then reset the connection part way through it.
         case midstream
     }
 
+    static let defaultOutputTokens = 16
+    static let maxOutputTokens = 100_000
+    static let maxLatencyMs = 600_000
+    static let maxRetryAfterSeconds = 86_400
+
     var latencyMs = 0
+    /// 0: unpaced, every event written at once.
     var tokensPerSecond = 0
-    var outputTokens = 16
+    var outputTokens = MockControls.defaultOutputTokens
     var fault: Fault?
-    var retryAfterSeconds = 1
+    /// nil when not given: a 429 then says 1 s, a 503 says nothing.
+    var retryAfterSeconds: Int?
     var echo = false
-    /// Answer with a call of the request's first tool (`+tool`).
     var tool = false
 
-    /// Reads the suffixes of `model` (returning the bare name), then the headers, which win.
-    static func parse(model: String, headers: HTTPHeaders) -> (MockControls, String) {
+    /// Splits `model` into its bare name and its `+key=value` controls, then applies the
+    /// `x-mock-*` headers.
+    static func parse(model: String, headers: HTTPHeaders) throws(MockControlError) -> (controls: MockControls, model: String) {
         var controls = MockControls()
-        let parts = model.split(separator: "+", omittingEmptySubsequences: false)
-        let base = parts.first.map(String.init) ?? model
-        for part in parts.dropFirst() {
-            let kv = part.split(separator: "=", maxSplits: 1)
-            controls.apply(String(kv[0]), kv.count > 1 ? String(kv[1]) : "true")
+        var base = model
+        if let plus = model.firstIndex(of: "+") {
+            base = String(model[..<plus])
+            for part in model[model.index(after: plus)...].split(separator: "+", omittingEmptySubsequences: false) {
+                let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                try controls.apply(key: String(kv[0]), value: kv.count > 1 ? String(kv[1]) : nil, source: "model suffix '+\(part)'")
+            }
         }
-        for (name, value) in headers where name.lowercased().hasPrefix("x-mock-") {
-            controls.apply(String(name.lowercased().dropFirst(7)).replacingUnderscores(), value)
+        for (name, value) in headers where Self.isControlHeader(name) {
+            let key = String(name.lowercased().dropFirst(Self.headerPrefix.count))
+            try controls.apply(key: key, value: value, source: "header '\(name)'")
         }
         return (controls, base)
     }
 
-    private mutating func apply(_ key: String, _ value: String) {
-        switch key.replacingUnderscores() {
-        case "latency", "latency-ms": latencyMs = max(0, Int(value) ?? 0)
-        case "tps", "tokens-per-second": tokensPerSecond = max(0, Int(value) ?? 0)
-        case "tokens", "output-tokens": outputTokens = max(0, Int(value) ?? outputTokens)
-        case "fault": fault = Fault(rawValue: value.lowercased())
-        case "retry-after": retryAfterSeconds = max(0, Int(value) ?? 1)
-        case "echo": echo = value == "true" || value == "1" || value.isEmpty
-        case "tool": tool = value == "true" || value == "1" || value.isEmpty
-        default: break
-        }
-    }
-}
+    private static let headerPrefix = "x-mock-"
 
-extension String {
-    func replacingUnderscores() -> String {
-        String(map { $0 == "_" ? "-" : $0 })
+    /// `x-mock-…`, compared without allocating (this runs for every header of every request).
+    private static func isControlHeader(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        guard utf8.count > headerPrefix.utf8.count else { return false }
+        var i = utf8.startIndex
+        for p in headerPrefix.utf8 {
+            var b = utf8[i]
+            if b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") { b |= 0x20 }
+            guard b == p else { return false }
+            i = utf8.index(after: i)
+        }
+        return true
+    }
+
+    private mutating func apply(key rawKey: String, value: String?, source: String) throws(MockControlError) {
+        let key = String(rawKey.lowercased().map { $0 == "_" ? "-" : $0 })
+        func integer(_ range: ClosedRange<Int>) throws(MockControlError) -> Int {
+            guard let value, let n = Int(value), range.contains(n) else {
+                throw MockControlError("\(source): '\(key)' needs an integer in \(range.lowerBound)...\(range.upperBound), got \(value.map { "'\($0)'" } ?? "nothing")")
+            }
+            return n
+        }
+        func flag() throws(MockControlError) -> Bool {
+            switch value?.lowercased() {
+            case nil, "", "true", "1", "yes": return true
+            case "false", "0", "no": return false
+            default: throw MockControlError("\(source): '\(key)' is a flag (true or false), got '\(value ?? "")'")
+            }
+        }
+        switch key {
+        case "latency", "latency-ms": latencyMs = try integer(0...Self.maxLatencyMs)
+        case "tps", "tokens-per-second": tokensPerSecond = try integer(0...1_000_000)
+        case "tokens", "output-tokens": outputTokens = try integer(0...Self.maxOutputTokens)
+        case "retry-after": retryAfterSeconds = try integer(0...Self.maxRetryAfterSeconds)
+        case "echo": echo = try flag()
+        case "tool": tool = try flag()
+        case "fault":
+            guard let value, let fault = Fault(rawValue: value.lowercased()) else {
+                let known = Fault.allCases.map(\.rawValue).joined(separator: ", ")
+                throw MockControlError("\(source): unknown fault '\(value ?? "")' (known: \(known))")
+            }
+            self.fault = fault
+        default:
+            throw MockControlError("\(source): unknown mock control '\(rawKey)' (known: latency, tps, tokens, fault, retry_after, echo, tool)")
+        }
     }
 }

@@ -1,71 +1,49 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import Dispatch
-import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// The built-in mock provider: an HTTP/1.1 server speaking OpenAI's chat completions (plain
-/// and streamed), embeddings and models, with per-request latency, token rate, size and
-/// injected faults. The quickstart, the live tests and the benchmark all run against it, so
-/// nothing needs a real API key.
+/// The built-in mock provider: an HTTP/1.1 server (keep-alive, pipelining) that speaks the
+/// upstream wire formats Tollgate talks to, so the quickstart, the live tests and the
+/// benchmark need no real API key. OpenAI (chat completions plain and streamed, embeddings,
+/// models, Azure deployments), Anthropic Messages, Gemini and Vertex AI, Bedrock Converse;
+/// each request can ask for latency, a token rate, a reply length or an injected fault
+/// (`MockControls`), and `GET /mock/requests` shows what was received (`RequestLog`).
+///
+/// Every request is answered on its connection's event loop by `MockHTTPHandler`, from a
+/// `MockReply` built by `MockRouter` with byte appends: a few microseconds of CPU, so the mock
+/// is never the bottleneck of a benchmark. It must not be used by production code paths.
 public struct MockProviderServer: Sendable {
     private let channel: Channel
+
+    /// The port the server listens on (the ephemeral one when started with port 0).
     public let localPort: Int
 
+    /// Binds `host:port` (0: an ephemeral port) and starts serving on `group`.
     public static func start(host: String, port: Int, group: MultiThreadedEventLoopGroup) throws -> MockProviderServer {
-        let log = RequestLog()
+        let router = MockRouter(log: RequestLog(), ids: MockIDs())
         let channel = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                do {
+                channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(MockHTTPHandler(log: log))
-                    return channel.eventLoop.makeSucceededVoidFuture()
-                } catch {
-                    return channel.eventLoop.makeFailedFuture(error)
+                    try channel.pipeline.syncOperations.addHandler(MockHTTPHandler(router: router))
                 }
             }
             .bind(host: host, port: port)
             .wait()
-        return MockProviderServer(channel: channel, localPort: channel.localAddress?.port ?? port)
+        guard let bound = channel.localAddress?.port else {
+            try? channel.close().wait()
+            throw MockProviderError.noLocalAddress(host: host, port: port)
+        }
+        return MockProviderServer(channel: channel, localPort: bound)
     }
 
+    /// Stops listening and waits until the listener is closed. Connections already open stay
+    /// until their event loop group shuts down.
     public func close() throws {
         try channel.close().wait()
-    }
-}
-
-/// `tollgate mock-provider`: runs the server until SIGTERM or SIGINT.
-public enum MockProviderMain {
-    public static func run(host: String, port: Int, threads: Int) -> Never {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let server: MockProviderServer
-        do {
-            server = try MockProviderServer.start(host: host, port: port, group: group)
-        } catch {
-            FileHandle.standardError.write(Data("mock-provider: cannot listen on \(host):\(port): \(error)\n".utf8))
-            exit(1)
-        }
-        let shownHost = host.contains(":") ? "[\(host)]" : host
-        FileHandle.standardOutput.write(Data("mock-provider listening on http://\(shownHost):\(server.localPort)\n".utf8))
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
-            source.setEventHandler {
-                try? server.close()
-                exit(0)
-            }
-            source.resume()
-            sources.append(source)
-        }
-        withExtendedLifetime(sources) {
-            dispatchMain()
-        }
     }
 }
