@@ -163,6 +163,21 @@ final class GatewayHarness: @unchecked Sendable {
           - name: gemini-tool
             provider: google
             upstream_model: gemini-2.5-flash+tool
+          - name: bedrock-tool
+            provider: aws
+            upstream_model: anthropic.claude-3-haiku-20240307-v1:0+tool
+          - name: gemini-embed
+            provider: google
+            upstream_model: gemini-embedding-001
+          - name: vertex-embed
+            provider: vertex
+            upstream_model: text-embedding-005
+          - name: titan-embed
+            provider: aws
+            upstream_model: amazon.titan-embed-text-v2:0
+          - name: cohere-embed
+            provider: aws
+            upstream_model: cohere.embed-english-v3
           - name: gpt-echo
             provider: mock
             upstream_model: gpt-4o-mini+echo

@@ -1,7 +1,8 @@
 import NIOCore
 import NIOHTTP1
 
-/// Bedrock's Converse (`POST /model/{id}/converse`) and ConverseStream (`…/converse-stream`,
+/// Bedrock's Converse (`POST /model/{id}/converse`; `invoke` and `count-tokens` are
+/// `BedrockInvokeEndpoint`'s) and ConverseStream (`…/converse-stream`,
 /// an `application/vnd.amazon.eventstream` body of messageStart, contentBlockDelta…,
 /// contentBlockStop, messageStop and metadata frames). Requests without a SigV4
 /// `Authorization` header are refused as AWS refuses them (403); errors are AWS-shaped
@@ -29,6 +30,19 @@ enum BedrockConverseEndpoint {
             return error(.forbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
         }
         guard let model else { return error(.badRequest, "ValidationException", "Malformed model identifier.") }
+        if operation == "invoke" || operation == "count-tokens" {
+            let controls: MockControls
+            do throws(MockControlError) {
+                (controls, _) = try MockControls.parse(model: model, headers: headers)
+            } catch {
+                return self.error(.badRequest, "ValidationException", error.message)
+            }
+            if let fault = faultReply(controls) { return fault.applying(controls) }
+            return request.body.withUnsafeReadableBytes { raw in
+                let view = JSONView(bytes: raw)
+                return operation == "invoke" ? BedrockInvokeEndpoint.invoke(view, model: model) : BedrockInvokeEndpoint.countTokens(view)
+            }.applying(controls)
+        }
         guard operation == "converse" || operation == "converse-stream" else {
             return error(.notFound, "UnknownOperationException", "Unknown operation")
         }

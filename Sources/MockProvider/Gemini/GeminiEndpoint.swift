@@ -21,6 +21,11 @@ enum GeminiEndpoint {
             return GeminiError(status: .notFound, code: "NOT_FOUND", message: "Unknown method.").reply
         }
         let method = modelAndMethod[modelAndMethod.index(after: colon)...]
+        if method == "batchEmbedContents" || method == "predict" || method == "countTokens" {
+            var reply = auxiliary(request, method: method, model: rawModel)
+            reply.requestedModel = rawModel
+            return reply
+        }
         guard method == "generateContent" || method == "streamGenerateContent" else {
             var reply = GeminiError(status: .notFound, code: "NOT_FOUND", message: "Unknown method \(method).").reply
             reply.requestedModel = rawModel
@@ -47,6 +52,28 @@ enum GeminiEndpoint {
         }
         reply.requestedModel = rawModel
         return reply
+    }
+
+    /// Embeddings and token counting (`GeminiEmbedEndpoint`), with the same controls and
+    /// faults as generation. Vertex AI paths start with `/projects/`.
+    private static func auxiliary(_ request: MockRequest, method: Substring, model: String) -> MockReply {
+        let controls: MockControls
+        do throws(MockControlError) {
+            (controls, _) = try MockControls.parse(model: model, headers: request.head.headers)
+        } catch {
+            return GeminiError(status: .badRequest, code: "INVALID_ARGUMENT", message: error.message).reply
+        }
+        if let fault = faultReply(controls) { return fault.applying(controls) }
+        let vertex = request.path.hasPrefix("/projects/")
+        return request.body.withUnsafeReadableBytes { raw -> MockReply in
+            let view = JSONView(bytes: raw)
+            switch method {
+            case "batchEmbedContents" where !vertex: return GeminiEmbedEndpoint.batchEmbed(view)
+            case "predict" where vertex: return GeminiEmbedEndpoint.predict(view)
+            case "countTokens": return GeminiEmbedEndpoint.countTokens(view, vertex: vertex)
+            default: return GeminiError(status: .notFound, code: "NOT_FOUND", message: "Method \(method) is not available here.").reply
+            }
+        }.applying(controls)
     }
 
     static func parse(_ view: JSONView) throws(GeminiError) -> Parsed {

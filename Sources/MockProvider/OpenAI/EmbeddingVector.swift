@@ -54,3 +54,13 @@ enum EmbeddingVector {
         b.writeStaticString("\"")
     }
 }
+
+extension EmbeddingVector {
+    /// The seed of a text input: FNV-1a over its UTF-8, as the OpenAI endpoint seeds it, so the
+    /// same text embeds to the same vector whichever dialect asked.
+    static func seed(text: String) -> UInt64 {
+        var seed = seedBasis
+        for b in text.utf8 { seed = mix(seed, UInt64(b)) }
+        return seed
+    }
+}

@@ -88,9 +88,7 @@ struct EmbeddingsRequest: Equatable {
             throw OpenAIError.invalidRequest("Invalid '\(param)': empty string. Expected a string with minimum length 1.",
                                              param: param, code: "empty_string")
         }
-        var seed = EmbeddingVector.seedBasis
-        for b in text.utf8 { seed = EmbeddingVector.mix(seed, UInt64(b)) }
-        return Input(seed: seed, tokens: max(1, MockText.estimatedTokens(byteCount: text.utf8.count)))
+        return Input(seed: EmbeddingVector.seed(text: text), tokens: max(1, MockText.estimatedTokens(byteCount: text.utf8.count)))
     }
 
     private static func tokens(_ array: JSONValue, _ elements: [JSONValue], param: String, _ view: JSONView) throws(OpenAIError) -> Input {

@@ -4,42 +4,77 @@ import Glibc
 import Foundation
 import TollgateCore
 
-/// Amazon Bedrock's Converse API behind the OpenAI front: `POST /model/{modelId}/converse`
-/// (or `/converse-stream`, answered as an AWS event stream), SigV4-signed per request for
-/// service `bedrock` in the provider's region. Requests and responses are translated
-/// (`BedrockConverseTranslator`, `BedrockResponseTranslator`).
+/// Amazon Bedrock, SigV4-signed per request for service `bedrock` in the provider's region:
+/// chat from either front through the Converse API (`POST /model/{id}/converse`, or
+/// `/converse-stream` answered as an AWS event stream; the Anthropic front goes through the
+/// OpenAI shape, `OpenAIShapedRequest`), embeddings through `InvokeModel` (`/model/{id}/invoke`,
+/// `BedrockEmbeddings`), and Anthropic's count_tokens through `CountTokens`
+/// (`/model/{id}/count-tokens` with the Converse body).
 struct BedrockAdapter: ProviderAdapter {
     let signer: SigV4Signer?
 
     func upstreamRequest(for request: ProxyExchange.Request, backend: CompiledBackend) -> Result<UpstreamRequest, GatewayError> {
-        guard request.endpoint == .chatCompletions else {
-            return .failure(.badRequest("Provider kind bedrock serves chat completions only (for now); route this model to another provider.",
-                                        code: "unsupported_endpoint"))
-        }
         guard let signer else {
             return .failure(GatewayError(status: 500, type: "server_error", code: "provider_misconfigured",
                                          message: "The bedrock provider has no AWS credentials."))
         }
-        switch BedrockConverseTranslator.translate(Array(request.body.readableBytesView)) {
-        case .failure(let error):
-            return .failure(error)
-        case .success(let object):
-            guard let data = try? JSONSerialization.data(withJSONObject: object) else {
-                return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
-                                             message: "The request could not be encoded for provider kind bedrock."))
+        let body: Result<[UInt8], GatewayError>
+        let operation: String
+        switch request.endpoint {
+        case .embeddings:
+            operation = "invoke"
+            body = EmbeddingsInput.parse(Array(request.body.readableBytesView), providerKind: "bedrock")
+                .flatMap { BedrockEmbeddings.body($0, modelID: backend.model) }
+        case .countTokens:
+            operation = "count-tokens"
+            guard let messages = CountTokensTranslator.messagesBody(Array(request.body.readableBytesView)) else {
+                return .failure(.badRequest("The request body is not a JSON object.", code: "invalid_json"))
             }
-            let body = Array(data)
-            let path = backend.provider.target.basePath + "/model/" + SigV4Signer.uriEncode(backend.model) + (request.stream ? "/converse-stream" : "/converse")
+            body = AnthropicToOpenAIRequest.translate(messages, upstreamModel: backend.model)
+                .flatMap { encode($0) }
+                .flatMap { BedrockConverseTranslator.translate($0) }
+                .flatMap { converse in
+                    // CountTokens takes the Converse fields that make up the prompt.
+                    encode(["input": ["converse": converse.filter { ["messages", "system", "toolConfig"].contains($0.key) }]])
+                }
+        case .chatCompletions, .messages:
+            operation = request.stream ? "converse-stream" : "converse"
+            body = OpenAIShapedRequest.chatBody(request, backend: backend, providerKind: "bedrock")
+                .flatMap { BedrockConverseTranslator.translate($0) }
+                .flatMap { encode($0) }
+        }
+        return body.map { body in
+            let target = backend.provider.target
+            let path = target.basePath + "/model/" + SigV4Signer.uriEncode(backend.model) + "/" + operation
             // content-type is sent by the proxy for every request; it is signed here all the same.
             let headers = signer.sign(method: "POST", path: path, query: "",
-                                   headers: [("host", backend.provider.target.hostHeader), ("content-type", "application/json")],
-                                   payload: body, amzDate: SigV4Signer.amzDate(now: Int(time(nil))))
+                                      headers: [("host", target.hostHeader), ("content-type", "application/json")],
+                                      payload: body, amzDate: SigV4Signer.amzDate(now: Int(time(nil))))
             // The proxy prefixes the base path itself; the signature covered the full path.
-            return .success(UpstreamRequest(path: String(path.dropFirst(backend.provider.target.basePath.count)), headers: headers, body: body))
+            return UpstreamRequest(path: String(path.dropFirst(target.basePath.count)), headers: headers, body: body)
         }
     }
 
     func responseTranslator(for request: ProxyExchange.Request, backend: CompiledBackend) -> (any ResponseTranslator)? {
-        BedrockResponseTranslator(publicModel: request.publicModel, includeUsage: request.includeUsage, price: backend.price)
+        switch request.endpoint {
+        case .embeddings:
+            guard case .success(let input) = EmbeddingsInput.parse(Array(request.body.readableBytesView), providerKind: "bedrock") else { return nil }
+            return EmbeddingsTranslator(providerKind: "bedrock", publicModel: request.publicModel, input: input, price: backend.price,
+                                        extract: BedrockEmbeddings.extract(modelID: backend.model))
+        case .countTokens:
+            return CountTokensTranslator(providerKind: "bedrock", field: "inputTokens")
+        case .chatCompletions, .messages:
+            return OpenAIShapedRequest.responseTranslator(request, backend: backend) { includeUsage in
+                BedrockResponseTranslator(publicModel: request.publicModel, includeUsage: includeUsage, price: backend.price)
+            }
+        }
+    }
+
+    private func encode(_ object: [String: Any]) -> Result<[UInt8], GatewayError> {
+        guard let data = try? JSONSerialization.data(withJSONObject: object) else {
+            return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
+                                         message: "The request could not be encoded for provider kind bedrock."))
+        }
+        return .success(Array(data))
     }
 }

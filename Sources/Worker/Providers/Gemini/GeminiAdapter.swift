@@ -2,40 +2,82 @@ import Config
 import Foundation
 import TollgateCore
 
-/// Google Gemini (AI Studio API key) behind the OpenAI front: `POST {base}/v1beta/models/
-/// {model}:generateContent`, or `:streamGenerateContent?alt=sse` for streams, authenticated with
-/// `x-goog-api-key`. Requests and responses are translated (`GeminiRequestTranslator`,
-/// `GeminiResponseTranslator`). Embeddings and the Anthropic front are not translated for
-/// Gemini yet and answer 400.
+/// Google Gemini (AI Studio API key): `POST {base}/v1beta/models/{model}:generateContent`, or
+/// `:streamGenerateContent?alt=sse` for streams, authenticated with `x-goog-api-key`. Chat from
+/// either front (the Anthropic front through the OpenAI shape, `OpenAIShapedRequest`),
+/// embeddings (`:batchEmbedContents`) and Anthropic's count_tokens (`:countTokens`).
 ///
-/// With `vertex` settings the same wire format goes to Vertex AI's publisher-model URL,
+/// With `vertex` settings the same wire formats go to Vertex AI's publisher-model URL,
 /// `/v1/projects/{p}/locations/{l}/publishers/google/models/{m}:…`, with the bearer token the
-/// controller minted.
+/// controller minted; embeddings there are `:predict`.
 struct GeminiAdapter: ProviderAdapter {
     var vertex: GatewayConfig.VertexSettings? = nil
 
+    private var kind: String { vertex == nil ? "gemini" : "vertex" }
+
     func upstreamRequest(for request: ProxyExchange.Request, backend: CompiledBackend) -> Result<UpstreamRequest, GatewayError> {
-        guard request.endpoint == .chatCompletions else {
-            return .failure(.badRequest("Provider kind gemini serves chat completions only (for now); route this model to another provider.",
-                                        code: "unsupported_endpoint"))
-        }
-        switch GeminiRequestTranslator.translate(Array(request.body.readableBytesView)) {
-        case .failure(let error):
-            return .failure(error)
-        case .success(let object):
-            guard let data = try? JSONSerialization.data(withJSONObject: object) else {
-                return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
-                                             message: "The request could not be encoded for provider kind gemini."))
+        switch request.endpoint {
+        case .embeddings:
+            return EmbeddingsInput.parse(Array(request.body.readableBytesView), providerKind: kind).map { input in
+                let method = vertex == nil ? "batchEmbedContents" : "predict"
+                return UpstreamRequest(path: path(backend, method), headers: [],
+                                       body: GeminiEmbeddings.body(input, upstreamModel: backend.model, vertex: vertex != nil))
             }
-            let model = URIComponent.encode(backend.model)
-            let prefix = vertex.map { "/v1/projects/\(URIComponent.encode($0.project))/locations/\(URIComponent.encode($0.location))/publishers/google/models/" }
-                ?? "/v1beta/models/"
-            let path = request.stream ? "\(prefix)\(model):streamGenerateContent?alt=sse" : "\(prefix)\(model):generateContent"
-            return .success(UpstreamRequest(path: path, headers: [], body: Array(data)))
+        case .countTokens:
+            guard let messages = CountTokensTranslator.messagesBody(Array(request.body.readableBytesView)) else {
+                return .failure(.badRequest("The request body is not a JSON object.", code: "invalid_json"))
+            }
+            return AnthropicToOpenAIRequest.translate(messages, upstreamModel: backend.model)
+                .flatMap { encode($0) }
+                .flatMap { GeminiRequestTranslator.translate($0) }
+                .flatMap { generate in
+                    var object: [String: Any]
+                    if vertex != nil {
+                        // Vertex's CountTokensRequest takes the content fields at the top level.
+                        object = generate.filter { ["contents", "systemInstruction", "tools"].contains($0.key) }
+                    } else {
+                        var inner = generate
+                        inner["model"] = "models/" + backend.model
+                        object = ["generateContentRequest": inner]
+                    }
+                    return encode(object).map { UpstreamRequest(path: path(backend, "countTokens"), headers: [], body: $0) }
+                }
+        case .chatCompletions, .messages:
+            return OpenAIShapedRequest.chatBody(request, backend: backend, providerKind: kind)
+                .flatMap { GeminiRequestTranslator.translate($0) }
+                .flatMap { encode($0) }
+                .map { UpstreamRequest(path: path(backend, request.stream ? "streamGenerateContent?alt=sse" : "generateContent"), headers: [], body: $0) }
         }
     }
 
     func responseTranslator(for request: ProxyExchange.Request, backend: CompiledBackend) -> (any ResponseTranslator)? {
-        GeminiResponseTranslator(publicModel: request.publicModel, includeUsage: request.includeUsage, price: backend.price)
+        switch request.endpoint {
+        case .embeddings:
+            guard case .success(let input) = EmbeddingsInput.parse(Array(request.body.readableBytesView), providerKind: kind) else { return nil }
+            return EmbeddingsTranslator(providerKind: kind, publicModel: request.publicModel, input: input, price: backend.price,
+                                        extract: GeminiEmbeddings.extract(vertex: vertex != nil))
+        case .countTokens:
+            return CountTokensTranslator(providerKind: kind, field: "totalTokens")
+        case .chatCompletions, .messages:
+            return OpenAIShapedRequest.responseTranslator(request, backend: backend) { includeUsage in
+                GeminiResponseTranslator(publicModel: request.publicModel, includeUsage: includeUsage, price: backend.price)
+            }
+        }
+    }
+
+    /// `{prefix}{model}:{method}` where the prefix is AI Studio's or Vertex AI's.
+    private func path(_ backend: CompiledBackend, _ method: String) -> String {
+        let model = URIComponent.encode(backend.model)
+        let prefix = vertex.map { "/v1/projects/\(URIComponent.encode($0.project))/locations/\(URIComponent.encode($0.location))/publishers/google/models/" }
+            ?? "/v1beta/models/"
+        return "\(prefix)\(model):\(method)"
+    }
+
+    private func encode(_ object: [String: Any]) -> Result<[UInt8], GatewayError> {
+        guard let data = try? JSONSerialization.data(withJSONObject: object) else {
+            return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
+                                         message: "The request could not be encoded for provider kind \(kind)."))
+        }
+        return .success(Array(data))
     }
 }

@@ -32,16 +32,7 @@ struct OpenAIAdapter: ProviderAdapter {
         case .chatCompletions, .embeddings:
             return .success(rewrittenBody(request, backend: backend))
         case .messages:
-            switch AnthropicToOpenAIRequest.translate(Array(request.body.readableBytesView), upstreamModel: backend.model) {
-            case .failure(let error):
-                return .failure(error)
-            case .success(let object):
-                guard let data = try? JSONSerialization.data(withJSONObject: object) else {
-                    return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
-                                                 message: "The request could not be encoded for an OpenAI-compatible backend."))
-                }
-                return .success(Array(data))
-            }
+            return OpenAIShapedRequest.chatBody(request, backend: backend, providerKind: "openai")
         case .countTokens:
             return .failure(.badRequest("count_tokens needs an Anthropic backend; this model is served by an OpenAI-compatible one.",
                                         code: "unsupported_endpoint"))

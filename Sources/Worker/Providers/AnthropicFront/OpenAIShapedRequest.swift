@@ -1,0 +1,38 @@
+import Foundation
+import TollgateCore
+
+/// The chat request in OpenAI Chat Completions shape, whichever front it came in on: the
+/// adapters of providers that translate from that shape (Gemini, Vertex, Bedrock) take the
+/// Anthropic front through here and their responses through a `TranslatorChain`.
+enum OpenAIShapedRequest {
+    /// The client's body as an OpenAI chat request, or the 400 for what cannot be translated.
+    static func chatBody(_ request: ProxyExchange.Request, backend: CompiledBackend, providerKind: String) -> Result<[UInt8], GatewayError> {
+        switch request.endpoint {
+        case .chatCompletions:
+            return .success(Array(request.body.readableBytesView))
+        case .messages:
+            switch AnthropicToOpenAIRequest.translate(Array(request.body.readableBytesView), upstreamModel: backend.model) {
+            case .failure(let error):
+                return .failure(error)
+            case .success(let object):
+                guard let data = try? JSONSerialization.data(withJSONObject: object) else {
+                    return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
+                                                 message: "The request could not be encoded for provider kind \(providerKind)."))
+                }
+                return .success(Array(data))
+            }
+        case .embeddings, .countTokens:
+            return .failure(.badRequest("Provider kind \(providerKind) does not serve this endpoint; route the model to another provider.",
+                                        code: "unsupported_endpoint"))
+        }
+    }
+
+    /// The translator for a chat response: `translator` alone for the OpenAI front, chained
+    /// into the Anthropic shape for the Anthropic front. `make(includeUsage)` builds the
+    /// provider's own translator.
+    static func responseTranslator(_ request: ProxyExchange.Request, backend: CompiledBackend,
+                                   make: (_ includeUsage: Bool) -> any ResponseTranslator) -> any ResponseTranslator {
+        guard request.endpoint == .messages else { return make(request.includeUsage) }
+        return TranslatorChain(make(true), then: OpenAIToAnthropicResponse(publicModel: request.publicModel, price: backend.price))
+    }
+}
