@@ -16,7 +16,7 @@ struct ConfigCompiler {
         self.environment = environment
     }
 
-    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "pricing"]
+    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "catalog_file", "pricing"]
 
     mutating func compile(_ root: Node) -> GatewayConfig? {
         guard let top = reader.mapping(root, "", allowed: Self.topLevelKeys, required: ["version", "listeners", "providers", "models"]) else {
@@ -32,9 +32,10 @@ struct ConfigCompiler {
         let models = compileModels(top["models"], providers: declaredProviders, routes: &routes)
         let keys = compileKeys(top["api_keys"], models: models.map(\.name), routes: declaredRoutes + routes.map(\.name))
         let mock = compileMock(top["mock_provider"])
-        let pricing = compilePricing(top["pricing"])
+        var catalog = compileCatalogFile(top["catalog_file"])
+        compilePricing(top["pricing"], into: &catalog)
         return GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
-                             models: models, routes: routes, apiKeys: keys, mockProvider: mock, pricing: pricing)
+                             models: models, routes: routes, apiKeys: keys, mockProvider: mock, catalog: catalog)
     }
 
     // MARK: - Sections
@@ -481,35 +482,48 @@ struct ConfigCompiler {
         return .init(address: address, port: port)
     }
 
-    /// `pricing: {upstream-model: {input: 2.5, output: 10, cached_input: 1.25}}` in USD per
-    /// million tokens, over the built-in catalog.
-    mutating func compilePricing(_ node: Node?) -> [String: GatewayConfig.ModelPrice] {
+    /// `catalog_file: path`: a catalog in the built-in's format (`tollgate catalog` prints it)
+    /// whose entries replace the built-in ones by name and add new ones.
+    mutating func compileCatalogFile(_ node: Node?) -> [String: GatewayConfig.ModelInfo] {
         var table = ModelCatalog.builtIn
-        guard let node, !YAMLReader.isNull(node) else { return table }
-        guard case .mapping(let mapping) = node else {
-            reader.issue("pricing", node, "expected a mapping of upstream model names to prices")
+        guard let file = reader.nonEmptyString(node, "catalog_file") else { return table }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            reader.issue("catalog_file", node, "cannot read \(file)")
             return table
         }
+        var catalog = CatalogReader()
+        let entries = catalog.read(yaml: text)
+        for issue in catalog.reader.issues {
+            let location = issue.line.map { "\(file):\($0)" } ?? file
+            reader.issue("catalog_file", node, "\(location): \(issue)")
+        }
+        table.merge(entries) { _, new in new }
+        return table
+    }
+
+    /// `pricing: {upstream-model: {input: 2.5, output: 10, cached_input: 1.25}}` in USD per
+    /// million tokens: the quickest way to set one price, applied over the catalog.
+    mutating func compilePricing(_ node: Node?, into table: inout [String: GatewayConfig.ModelInfo]) {
+        guard let node, !YAMLReader.isNull(node) else { return }
+        guard case .mapping(let mapping) = node else {
+            reader.issue("pricing", node, "expected a mapping of upstream model names to prices")
+            return
+        }
+        var prices = CatalogReader()
         for (k, v) in mapping {
             guard case .scalar(let key) = k else { continue }
             let path = "pricing.\(key.string)"
             guard let m = reader.mapping(v, path, allowed: ["input", "output", "cached_input"], required: ["input", "output"]) else { continue }
-            let input = number(m["input"], "\(path).input")
-            let output = number(m["output"], "\(path).output")
-            let cached = m["cached_input"] == nil ? nil : number(m["cached_input"], "\(path).cached_input")
+            let input = prices.price(m["input"], "\(path).input")
+            let output = prices.price(m["output"], "\(path).output")
+            let cached = m["cached_input"] == nil ? nil : prices.price(m["cached_input"], "\(path).cached_input")
             guard let input, let output else { continue }
-            table[key.string] = .init(inputPerMillion: input, outputPerMillion: output, cachedInputPerMillion: cached)
+            // The price only: limits and capabilities of a catalog entry it extends stay.
+            var info = table[key.string] ?? ModelCatalog.info(for: key.string, in: table) ?? GatewayConfig.ModelInfo()
+            info.price = .init(inputPerMillion: input, outputPerMillion: output, cachedInputPerMillion: cached)
+            table[key.string] = info
         }
-        return table
-    }
-
-    mutating func number(_ node: Node?, _ path: String) -> Double? {
-        guard let text = reader.string(node, path) else { return nil }
-        guard let v = Double(text), v.isFinite, v >= 0 else {
-            reader.issue(path, node, "expected a price in USD per million tokens (a number ≥ 0), got \"\(text)\"")
-            return nil
-        }
-        return v
+        for issue in prices.reader.issues { reader.append(issue) }
     }
 
     // MARK: - Helpers

@@ -16,8 +16,9 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
     public var apiKeys: [APIKey]
     /// When set, `tollgate serve` also runs the built-in mock provider as a supervised child.
     public var mockProvider: MockProviderSettings?
-    /// Upstream model → price: the built-in catalog with the config's `pricing:` on top.
-    public var pricing: [String: ModelPrice]
+    /// Upstream model → catalog entry (price, limits, capabilities): the built-in catalog,
+    /// then the config's `catalog_file:`, then its `pricing:`.
+    public var catalog: [String: ModelInfo]
 
     public init(
         version: Int = 1,
@@ -28,7 +29,7 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
         routes: [Route],
         apiKeys: [APIKey],
         mockProvider: MockProviderSettings? = nil,
-        pricing: [String: ModelPrice] = ModelCatalog.builtIn
+        catalog: [String: ModelInfo] = ModelCatalog.builtIn
     ) {
         self.version = version
         self.listeners = listeners
@@ -38,7 +39,7 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
         self.routes = routes
         self.apiKeys = apiKeys
         self.mockProvider = mockProvider
-        self.pricing = pricing
+        self.catalog = catalog
     }
 }
 

@@ -11,6 +11,11 @@ struct YAMLReader {
         issues.append(ConfigIssue(path: path, message: message, line: node?.mark?.line))
     }
 
+    /// An issue another reader of the same file found.
+    mutating func append(_ issue: ConfigIssue) {
+        issues.append(issue)
+    }
+
     /// A mapping with only `allowed` keys; unknown keys get a did-you-mean hint, missing
     /// `required` keys are reported at `path`.
     mutating func mapping(_ node: Node?, _ path: String, allowed: [String], required: [String] = []) -> [String: Node]? {

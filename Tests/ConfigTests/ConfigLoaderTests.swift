@@ -215,12 +215,53 @@ import Testing
 
     @Test func pricingOverridesTheCatalog() throws {
         let c = try load(Self.minimal + "\npricing:\n  gpt-4o-mini: {input: 1, output: 2}\n  my-llama: {input: 0.5, output: 0.5, cached_input: 0.1}\n")
-        #expect(c.pricing["gpt-4o-mini"] == .init(inputPerMillion: 1, outputPerMillion: 2, cachedInputPerMillion: nil))
-        #expect(c.pricing["my-llama"]?.cachedInputPerMillion == 0.1)
-        #expect(c.pricing["gpt-4o"] == ModelCatalog.builtIn["gpt-4o"], "built-ins stay")
+        #expect(c.catalog["gpt-4o-mini"]?.price == .init(inputPerMillion: 1, outputPerMillion: 2, cachedInputPerMillion: nil))
+        #expect(c.catalog["gpt-4o-mini"]?.contextWindow == 128_000, "a price override keeps the entry's limits")
+        #expect(c.catalog["my-llama"]?.price?.cachedInputPerMillion == 0.1)
+        #expect(c.catalog["gpt-4o"] == ModelCatalog.builtIn["gpt-4o"], "built-ins stay")
         let bad = issues(Self.minimal + "\npricing:\n  x: {input: cheap}\n")
-        #expect(bad.contains { $0.path == "pricing.x.input" && $0.message.contains("USD per million tokens") })
+        #expect(bad.contains { $0.path == "pricing.x.input" && $0.message.contains("USD per million tokens") && $0.line != nil })
         #expect(bad.contains { $0.path == "pricing.x.output" && $0.message == "required key is missing" })
+    }
+
+    @Test func theBuiltInCatalogIsValidAndMatchesCloudIDs() throws {
+        #expect(ModelCatalog.builtInIssues.isEmpty, "\(ModelCatalog.builtInIssues)")
+        #expect(ModelCatalog.builtIn.count >= 30)
+        let table = ModelCatalog.builtIn
+        #expect(ModelCatalog.info(for: "us.anthropic.claude-sonnet-4-20250514-v1:0", in: table) == table["claude-sonnet-4"])
+        #expect(ModelCatalog.info(for: "anthropic.claude-3-haiku-20240307-v1:0", in: table) == table["claude-3-haiku"])
+        #expect(ModelCatalog.info(for: "claude-3-5-haiku@20241022", in: table) == table["claude-3-5-haiku"])
+        #expect(ModelCatalog.info(for: "amazon.titan-embed-text-v2:0", in: table)?.capabilities == [.embeddings])
+        #expect(ModelCatalog.info(for: "gpt-4o-mini-2024-07-18", in: table)?.maxOutputTokens == 16_384)
+        #expect(ModelCatalog.info(for: "gpt-4o-minix", in: table) == nil, "a prefix must end at a separator")
+        #expect(ModelCatalog.info(for: "gpt-4o-audio-preview", in: table) == nil, "another model, another price")
+        #expect(ModelCatalog.info(for: "gemini-2.5-flash-preview-05-20", in: table) == table["gemini-2.5-flash"])
+        #expect(ModelCatalog.info(for: "gemini-2.5-flash-lite-001", in: table) == table["gemini-2.5-flash-lite"])
+        #expect(ModelCatalog.info(for: "mistral.unknown-model", in: table) == nil)
+        #expect(table["text-embedding-3-small"]?.lacks(.chat) == true && table["gpt-4o"]?.lacks(.chat) == false)
+        #expect(GatewayConfig.ModelInfo().lacks(.embeddings) == false, "an entry without capabilities refuses nothing")
+    }
+
+    @Test func catalogFileReplacesEntriesAndReportsItsOwnLines() throws {
+        let dir = NSTemporaryDirectory() + "tg-catalog-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = dir + "/models.yaml"
+        try "models:\n  gpt-4o: {input: 2, output: 8, context_window: 64000}\n  house-llm: {context_window: 32768, capabilities: [chat, tools]}\n"
+            .write(toFile: good, atomically: true, encoding: .utf8)
+        let c = try load(Self.minimal + "\ncatalog_file: \(good)\npricing:\n  house-llm: {input: 0.1, output: 0.2}\n")
+        #expect(c.catalog["gpt-4o"] == .init(price: .init(inputPerMillion: 2, outputPerMillion: 8, cachedInputPerMillion: nil), contextWindow: 64_000))
+        #expect(c.catalog["house-llm"]?.capabilities == [.chat, .tools] && c.catalog["house-llm"]?.price?.outputPerMillion == 0.2)
+        #expect(c.catalog["gpt-4o-mini"] == ModelCatalog.builtIn["gpt-4o-mini"], "entries the file leaves out stay built in")
+
+        let bad = dir + "/bad.yaml"
+        try "models:\n  a: {input: 1}\n  b: {capabilities: [chat, telepathy]}\n  c: {context_window: 10, max_output_tokens: 20}\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let found = issues(Self.minimal + "\ncatalog_file: \(bad)\n")
+        #expect(found.contains { $0.path == "catalog_file" && $0.message.contains("bad.yaml:2") && $0.message.contains("both input and output") })
+        #expect(found.contains { $0.message.contains("bad.yaml:3") && $0.message.contains("unknown capability \"telepathy\"") })
+        #expect(found.contains { $0.message.contains("models.c.max_output_tokens") && $0.message.contains("larger than context_window") })
+        #expect(issues(Self.minimal + "\ncatalog_file: \(dir)/missing.yaml\n").contains { $0.path == "catalog_file" && $0.message.contains("cannot read") })
     }
 
     @Test func bedrockCredentialsFromEnvOrFile() throws {

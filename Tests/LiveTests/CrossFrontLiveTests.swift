@@ -123,4 +123,17 @@ import TollgateTesting
         let message = (try dims.json()["error"] as? [String: Any])?["message"] as? String ?? ""
         #expect(message.contains("Upstream (bedrock)"))
     }
+
+    @Test func theCatalogRefusesChatOnAnEmbeddingsModel() throws {
+        let h = try GatewayHarness(workers: 1)
+        let before = try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests")
+        let r = try h.client().postJSON("/v1/chat/completions", chatBody(model: "text-embedding-3-small"), headers: auth())
+        #expect(r.status == 400)
+        let error = try r.json()["error"] as? [String: Any]
+        #expect(error?["code"] as? String == "model_not_supported" && error?["param"] as? String == "model")
+        let after = try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests")
+        #expect(before.body == after.body, "the provider is not called")
+        let fine = try h.client().postJSON("/v1/embeddings", #"{"model":"text-embedding-3-small","input":"x"}"#, headers: auth())
+        #expect(fine.status == 200)
+    }
 }

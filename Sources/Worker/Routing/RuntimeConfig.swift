@@ -68,7 +68,7 @@ public final class RuntimeConfig: Sendable {
                     level.append(CompiledBackend(id: b.id, provider: provider, model: b.model,
                                                  quotedModel: Array(JSONWriter.quoted(b.model).utf8),
                                                  weight: max(1, b.weight),
-                                                 price: ModelCatalog.price(for: b.model, in: config.pricing)))
+                                                 info: ModelCatalog.info(for: b.model, in: config.catalog)))
                 }
                 priorities.append(level)
             }
@@ -137,14 +137,22 @@ struct CompiledBackend: Sendable {
     let model: String
     let quotedModel: [UInt8]
     let weight: Int
-    /// From the model catalog (built-in + config `pricing:`); nil when unknown.
-    let price: GatewayConfig.ModelPrice?
+    /// From the model catalog (built-in, `catalog_file:`, `pricing:`); nil when unknown.
+    let info: GatewayConfig.ModelInfo?
+
+    var price: GatewayConfig.ModelPrice? { info?.price }
 }
 
 struct CompiledRoute: Sendable {
     let name: String
     let priorities: [[CompiledBackend]]
     let maxAttempts: Int
+
+    /// Whether some backend may serve `capability`: false only when the catalog knows every
+    /// backend's model and none of them has it (an embeddings model asked to chat).
+    func mayServe(_ capability: GatewayConfig.Capability) -> Bool {
+        priorities.contains { $0.contains { !($0.info?.lacks(capability) ?? false) } }
+    }
 
     /// The route's shape as the fallback state machine sees it (weights only).
     var plan: FallbackPlan {

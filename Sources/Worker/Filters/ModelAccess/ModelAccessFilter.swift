@@ -1,7 +1,10 @@
+import Config
 import TollgateCore
 
-/// Resolves the requested model (404 when unknown), checks the key may use it (403), and picks
-/// the route: the key's override for that model, else the model's own.
+/// Resolves the requested model (404 when unknown), checks the key may use it (403), picks
+/// the route (the key's override for that model, else the model's own), and refuses a request
+/// the catalog says no backend of the route can serve (chat on an embeddings model and the
+/// reverse) before any provider is called.
 struct ModelAccessFilter: RequestFilter {
     let name = "model-access"
 
@@ -21,6 +24,12 @@ struct ModelAccessFilter: RequestFilter {
         }
         guard let route = config.route(for: model, key: key) else {
             return .respond(.serviceUnavailable("No route is configured for model '\(name)'.", code: "no_route"))
+        }
+        let needed: GatewayConfig.Capability = context.endpoint == .embeddings ? .embeddings : .chat
+        guard route.mayServe(needed) else {
+            let endpoint = context.endpoint == .embeddings ? "/v1/embeddings" : context.endpoint == .chatCompletions ? "/v1/chat/completions" : "/v1/messages"
+            return .respond(.badRequest("The model '\(name)' is not \(needed == .embeddings ? "an embeddings" : "a chat") model and cannot serve \(endpoint).",
+                                        code: "model_not_supported", param: "model"))
         }
         context.route = route
         return .proceed
