@@ -123,7 +123,8 @@ struct ConfigCompiler {
             let path = "providers[\(i)]"
             guard let m = reader.mapping(item, path, allowed: ["name", "kind", "base_url", "api_key_env", "api_key_file", "headers",
                                                                "api_version", "auth_scheme", "aws_region", "aws_profile",
-                                                               "aws_credentials_file", "gcp_project", "gcp_location",
+                                                               "aws_credentials_file", "aws_credentials_source", "aws_imds_endpoint",
+                                                               "aws_credential_process", "gcp_project", "gcp_location",
                                                                "service_account_file"],
                                          required: ["name", "kind", "base_url"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "provider")
@@ -176,14 +177,20 @@ struct ConfigCompiler {
             }
             var awsRegion: String?
             var awsCredentials: GatewayConfig.AWSCredentials?
+            var awsSource: GatewayConfig.AWSCredentialSource?
             if kind == .bedrock {
                 awsRegion = reader.nonEmptyString(m["aws_region"], "\(path).aws_region")
                 if awsRegion == nil, m["aws_region"] == nil {
                     reader.issue("\(path).aws_region", item, "bedrock providers need aws_region (e.g. us-east-1)")
                 }
-                awsCredentials = awsCredentialsFor(m, path)
+                switch awsCredentialSource(m, path) {
+                case .static: awsCredentials = awsCredentialsFor(m, path)
+                case .dynamic(let source): awsSource = source
+                case .invalid: break
+                }
             } else if let kind {
-                for key in ["aws_region", "aws_profile", "aws_credentials_file"] where m[key] != nil {
+                for key in ["aws_region", "aws_profile", "aws_credentials_file", "aws_credentials_source", "aws_imds_endpoint",
+                            "aws_credential_process"] where m[key] != nil {
                     reader.issue("\(path).\(key)", m[key], "\(key) only applies to kind bedrock, not \(kind.rawValue)")
                 }
             }
@@ -200,6 +207,7 @@ struct ConfigCompiler {
                                                   apiVersion: apiVersion, authScheme: authScheme)
             provider.awsRegion = awsRegion
             provider.awsCredentials = awsCredentials
+            provider.awsCredentialSource = awsSource
             provider.vertex = vertex
             out.append(provider)
         }
@@ -259,6 +267,57 @@ struct ConfigCompiler {
         guard let project, let location else { return nil }
         return .init(project: project, location: location, clientEmail: email, privateKeyPEM: Secret(key),
                      tokenURI: json["token_uri"] as? String ?? "https://oauth2.googleapis.com/token")
+    }
+
+    enum AWSSourceChoice { case `static`, dynamic(GatewayConfig.AWSCredentialSource), invalid }
+
+    /// `aws_credentials_source: static | imds | container | process`; static (the default)
+    /// reads `awsCredentialsFor`; an invalid choice has its issue recorded already.
+    mutating func awsCredentialSource(_ m: [String: Node], _ path: String) -> AWSSourceChoice {
+        let source = reader.nonEmptyString(m["aws_credentials_source"], "\(path).aws_credentials_source") ?? "static"
+        let extra: [(String, String)] = [("aws_imds_endpoint", "imds"), ("aws_credential_process", "process")]
+        for (key, owner) in extra where m[key] != nil && source != owner {
+            reader.issue("\(path).\(key)", m[key], "\(key) only applies to aws_credentials_source: \(owner)")
+        }
+        if source != "static" {
+            for key in ["aws_profile", "aws_credentials_file"] where m[key] != nil {
+                reader.issue("\(path).\(key)", m[key], "\(key) only applies to static credentials, not aws_credentials_source: \(source)")
+            }
+        }
+        switch source {
+        case "static":
+            return .static
+        case "imds":
+            let endpoint = reader.nonEmptyString(m["aws_imds_endpoint"], "\(path).aws_imds_endpoint")
+                ?? environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
+            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
+                reader.issue("\(path).aws_imds_endpoint", m["aws_imds_endpoint"], "expected an http:// or https:// URL, got \"\(endpoint)\"")
+                return .invalid
+            }
+            return .dynamic(.imds(endpoint: endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint))
+        case "container":
+            let url = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"].flatMap { $0.isEmpty ? nil : "http://169.254.170.2" + $0 }
+            guard let url else {
+                reader.issue("\(path).aws_credentials_source", m["aws_credentials_source"],
+                             "container credentials need AWS_CONTAINER_CREDENTIALS_FULL_URI or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI in the environment (set by ECS and EKS Pod Identity)")
+                return .invalid
+            }
+            return .dynamic(.container(url: url, authorizationToken: environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"].flatMap { $0.isEmpty ? nil : Secret($0) },
+                              authorizationTokenFile: environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }))
+        case "process":
+            guard let command = reader.nonEmptyString(m["aws_credential_process"], "\(path).aws_credential_process") else {
+                if m["aws_credential_process"] == nil {
+                    reader.issue("\(path).aws_credential_process", m["aws_credentials_source"], "aws_credentials_source: process needs aws_credential_process (the command to run)")
+                }
+                return .invalid
+            }
+            return .dynamic(.process(command: command))
+        default:
+            let near = YAMLReader.nearest(source, in: ["static", "imds", "container", "process"]).map { " (did you mean \"\($0)\"?)" } ?? ""
+            reader.issue("\(path).aws_credentials_source", m["aws_credentials_source"], "unknown credentials source \"\(source)\"\(near); use static, imds, container or process")
+            return .invalid
+        }
     }
 
     /// AWS credentials: `aws_credentials_file` (+ `aws_profile`, default "default"), else the

@@ -160,6 +160,11 @@ extension GatewayConfig {
         /// Bedrock: the region requests are signed for, and the credentials.
         public var awsRegion: String?
         public var awsCredentials: AWSCredentials?
+        /// Bedrock: set when the credentials are temporary and fetched by the controller;
+        /// `awsCredentials` then holds the current ones, valid until `awsCredentialsExpireAt`
+        /// (unix seconds; 0 before the first fetch).
+        public var awsCredentialSource: AWSCredentialSource?
+        public var awsCredentialsExpireAt: Int = 0
         /// Vertex AI settings (the access token itself goes into `apiKey` once minted).
         public var vertex: VertexSettings?
 

@@ -48,24 +48,15 @@ enum VertexTokenMinter {
 
     /// Exchanges the assertion for an access token (blocking; the controller is not on a hot path).
     static func mint(_ settings: GatewayConfig.VertexSettings, now: Int = Int(Date().timeIntervalSince1970), timeout: Double = 15) throws -> Token {
-        guard let url = URL(string: settings.tokenURI) else { throw MintError.http("token_uri \(settings.tokenURI) is not a URL") }
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
         let grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-        request.httpBody = Data(("grant_type=" + formEncode(grant) + "&assertion=" + (try assertion(for: settings, now: now))).utf8)
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<(Data, Int), any Error> = .failure(MintError.http("no answer"))
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error {
-                result = .failure(MintError.http("\(error.localizedDescription)"))
-            } else {
-                result = .success((data ?? Data(), (response as? HTTPURLResponse)?.statusCode ?? 0))
-            }
-            done.signal()
-        }.resume()
-        if done.wait(timeout: .now() + timeout + 1) == .timedOut { throw MintError.http("no answer within \(Int(timeout)) s") }
-        let (data, status) = try result.get()
+        let form = "grant_type=" + formEncode(grant) + "&assertion=" + (try assertion(for: settings, now: now))
+        let (status, data): (Int, Data)
+        do {
+            (status, data) = try BlockingHTTP.send("POST", settings.tokenURI, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                                                   body: Data(form.utf8), timeout: timeout)
+        } catch {
+            throw MintError.http("\(error)")
+        }
         guard status == 200, let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let token = json["access_token"] as? String else {
             let body = String(decoding: data.prefix(300), as: UTF8.self)
@@ -81,49 +72,5 @@ enum VertexTokenMinter {
 
     static func formEncode(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
-    }
-}
-
-/// Fills in the short-lived credentials a config needs (Vertex access tokens) and says when
-/// they must be renewed. Used by the supervisor for the first snapshot and by the controller
-/// for every later one and for timed refreshes.
-public enum CredentialRefresher {
-    /// Refresh this long before a token expires.
-    public static let margin = 300
-
-    /// The config with fresh tokens where missing or due; throws naming the provider.
-    public static func refresh(_ config: GatewayConfig, previous: GatewayConfig? = nil, now: Int = Int(Date().timeIntervalSince1970)) throws -> GatewayConfig {
-        var out = config
-        for (i, provider) in config.providers.enumerated() {
-            guard var vertex = provider.vertex else { continue }
-            if let old = previous?.providers.first(where: { $0.name == provider.name }), let oldVertex = old.vertex,
-               oldVertex.clientEmail == vertex.clientEmail, oldVertex.tokenURI == vertex.tokenURI,
-               oldVertex.tokenExpiresAt - margin > now, let token = old.apiKey {
-                vertex.tokenExpiresAt = oldVertex.tokenExpiresAt
-                out.providers[i].apiKey = token
-                out.providers[i].vertex = vertex
-                continue
-            }
-            do {
-                let token = try VertexTokenMinter.mint(vertex, now: now)
-                vertex.tokenExpiresAt = token.expiresAt
-                out.providers[i].apiKey = Secret(token.accessToken)
-                out.providers[i].vertex = vertex
-            } catch {
-                throw RefreshError(provider: provider.name, reason: "\(error)")
-            }
-        }
-        return out
-    }
-
-    /// When the earliest token of `config` needs renewing (unix seconds), if any.
-    public static func nextRefresh(_ config: GatewayConfig) -> Int? {
-        config.providers.compactMap { $0.vertex?.tokenExpiresAt }.filter { $0 > 0 }.map { $0 - margin }.min()
-    }
-
-    public struct RefreshError: Error, CustomStringConvertible {
-        public var provider: String
-        public var reason: String
-        public var description: String { "provider \(provider): cannot obtain a Vertex AI access token: \(reason)" }
     }
 }

@@ -20,10 +20,13 @@ import Darwin
 /// | `GET /models`, `GET /models/{id}` | OpenAI models |
 /// | `POST /openai/deployments/{d}/chat/completions|embeddings?api-version=…` | Azure OpenAI |
 /// | `POST /messages`, `POST /messages/count_tokens` | Anthropic Messages |
-/// | `POST /v1beta/models/{model}:generateContent|streamGenerateContent` | Gemini |
-/// | `POST /projects/{p}/locations/{l}/publishers/google/models/{model}:{method}` | Vertex AI (bearer from `/token`) |
+/// | `POST /v1beta/models/{model}:generateContent|streamGenerateContent|batchEmbedContents|countTokens` | Gemini |
+/// | `POST /projects/{p}/locations/{l}/publishers/google/models/{model}:{method}` | Vertex AI (bearer from `/token`; also `predict`, `countTokens`) |
 /// | `POST /token` | Google OAuth (service-account JWT grant) |
 /// | `POST /model/{id}/converse`, `…/converse-stream` | Bedrock Converse (SigV4 required) |
+/// | `POST /model/{id}/invoke`, `…/count-tokens` | Bedrock InvokeModel (Titan/Cohere embeddings), CountTokens |
+/// | `PUT /latest/api/token`, `GET /latest/meta-data/iam/security-credentials/…` | EC2 IMDSv2 instance-role credentials |
+/// | `GET /mock/aws/container-credentials` | ECS / EKS Pod Identity container credentials |
 /// | `GET`/`DELETE /mock/requests` | the request log, cleared |
 /// | `GET /healthz` | liveness |
 struct MockRouter: Sendable {
@@ -62,6 +65,10 @@ struct MockRouter: Sendable {
         case "/token":
             guard method == .POST else { return notAllowed(request, allow: "POST") }
             return OAuthTokenEndpoint.reply(to: request, ids: ids, now: now())
+        case "/latest/api/token":
+            return AWSCredentialEndpoints.imdsToken(request, ids: ids)
+        case "/mock/aws/container-credentials":
+            return AWSCredentialEndpoints.container(request, now: now())
         case "/mock/requests":
             switch method {
             case .GET:
@@ -104,6 +111,10 @@ struct MockRouter: Sendable {
                 return GeminiError(status: .unauthorized, code: "UNAUTHENTICATED", message: "Request had invalid authentication credentials.").reply
             }
             return GeminiEndpoint.reply(to: request, modelAndMethod: segments.last ?? "", ids: ids)
+        }
+        let imdsCredentials = "/latest/meta-data/iam/security-credentials/"
+        if path.hasPrefix(imdsCredentials) {
+            return AWSCredentialEndpoints.imdsCredentials(request, rest: path.dropFirst(imdsCredentials.count), now: now())
         }
         if path.hasPrefix("/model/") {
             guard method == .POST else { return notAllowed(request, allow: "POST") }

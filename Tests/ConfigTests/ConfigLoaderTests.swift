@@ -264,6 +264,32 @@ import Testing
         #expect(issues(Self.minimal + "\ncatalog_file: \(dir)/missing.yaml\n").contains { $0.path == "catalog_file" && $0.message.contains("cannot read") })
     }
 
+    @Test func bedrockCredentialSources() throws {
+        let bedrock = Self.minimal.replacingOccurrences(of: "kind: openai\n", with: "kind: bedrock\n")
+            .replacingOccurrences(of: "    api_key_env: OPENAI_API_KEY\n", with: "    aws_region: us-east-1\n")
+        func with(_ lines: String) -> String { bedrock.replacingOccurrences(of: "    aws_region: us-east-1\n", with: "    aws_region: us-east-1\n" + lines) }
+        let imds = try load(with("    aws_credentials_source: imds\n"), env: [:])
+        #expect(imds.providers.first?.awsCredentialSource == .imds(endpoint: "http://169.254.169.254"))
+        #expect(imds.providers.first?.awsCredentials == nil, "fetched by the controller, not at compile time")
+        let custom = try load(with("    aws_credentials_source: imds\n    aws_imds_endpoint: http://[fd00:ec2::254]/\n"), env: [:])
+        #expect(custom.providers.first?.awsCredentialSource == .imds(endpoint: "http://[fd00:ec2::254]"))
+        let pod = try load(with("    aws_credentials_source: container\n"),
+                           env: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/var/run/token"])
+        #expect(pod.providers.first?.awsCredentialSource == .container(url: "http://169.254.170.23/v1/credentials", authorizationToken: nil, authorizationTokenFile: "/var/run/token"))
+        let ecs = try load(with("    aws_credentials_source: container\n"), env: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/abc"])
+        #expect(ecs.providers.first?.awsCredentialSource == .container(url: "http://169.254.170.2/v2/credentials/abc", authorizationToken: nil, authorizationTokenFile: nil))
+        let process = try load(with("    aws_credentials_source: process\n    aws_credential_process: /usr/local/bin/creds --profile x\n"), env: [:])
+        #expect(process.providers.first?.awsCredentialSource == .process(command: "/usr/local/bin/creds --profile x"))
+
+        #expect(issues(with("    aws_credentials_source: container\n"), env: [:]).contains { $0.message.contains("AWS_CONTAINER_CREDENTIALS_FULL_URI") })
+        #expect(issues(with("    aws_credentials_source: process\n"), env: [:]).contains { $0.path == "providers[0].aws_credential_process" })
+        #expect(issues(with("    aws_credentials_source: imdss\n"), env: [:]).contains { $0.message.contains("did you mean \"imds\"") })
+        let misplaced = issues(with("    aws_imds_endpoint: http://x\n"), env: ["AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "s"])
+        #expect(misplaced.contains { $0.path == "providers[0].aws_imds_endpoint" && $0.message.contains("only applies to aws_credentials_source: imds") })
+        let mixed = issues(with("    aws_credentials_source: imds\n    aws_profile: prod\n"), env: [:])
+        #expect(mixed.contains { $0.path == "providers[0].aws_profile" && $0.message.contains("only applies to static credentials") })
+    }
+
     @Test func bedrockCredentialsFromEnvOrFile() throws {
         let bedrock = Self.minimal.replacingOccurrences(of: "kind: openai\n", with: "kind: bedrock\n")
             .replacingOccurrences(of: "    api_key_env: OPENAI_API_KEY\n", with: "    aws_region: us-east-1\n")

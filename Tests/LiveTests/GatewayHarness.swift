@@ -61,14 +61,19 @@ final class GatewayHarness: @unchecked Sendable {
     func startGateway(workers: Int) throws {
         let gw = try ChildProcess(executable: TestBinary.tollgatePath,
                                   arguments: ["serve", "--config", configPath, "--workers", String(workers),
-                                              "--run-dir", dir.file("run")], environment: Self.gatewayEnvironment())
+                                              "--run-dir", dir.file("run")], environment: Self.gatewayEnvironment(mockPort: mockPort))
         gateway = gw
         _ = try gw.waitForOutput(containing: "tollgate ready", timeout: 30)
     }
 
-    /// The environment the gateway runs with: provider credentials the test config names.
-    static func gatewayEnvironment() -> [String: String] {
+    /// The environment the gateway runs with: provider credentials the test config names, and
+    /// the container-credentials endpoint ECS/EKS would set (served by the mock).
+    static func gatewayEnvironment(mockPort: Int) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
+        env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:\(mockPort)/mock/aws/container-credentials"
+        env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "mock-pod-identity-token"
+        env.removeValue(forKey: "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+        env.removeValue(forKey: "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
         env["ANTHROPIC_TEST_KEY"] = Self.anthropicKey
         env["AWS_ACCESS_KEY_ID"] = "AKIDLIVETEST"
         env["AWS_SECRET_ACCESS_KEY"] = "live-test-secret"
@@ -113,6 +118,17 @@ final class GatewayHarness: @unchecked Sendable {
             kind: bedrock
             base_url: http://127.0.0.1:\(mockPort)
             aws_region: eu-west-1
+          - name: aws-instance
+            kind: bedrock
+            base_url: http://127.0.0.1:\(mockPort)
+            aws_region: us-west-2
+            aws_credentials_source: imds
+            aws_imds_endpoint: http://127.0.0.1:\(mockPort)
+          - name: aws-pod
+            kind: bedrock
+            base_url: http://127.0.0.1:\(mockPort)
+            aws_region: us-west-2
+            aws_credentials_source: container
           - name: vertex
             kind: vertex
             base_url: http://127.0.0.1:\(mockPort)
@@ -166,6 +182,12 @@ final class GatewayHarness: @unchecked Sendable {
           - name: bedrock-tool
             provider: aws
             upstream_model: anthropic.claude-3-haiku-20240307-v1:0+tool
+          - name: bedrock-instance-role
+            provider: aws-instance
+            upstream_model: anthropic.claude-3-haiku-20240307-v1:0+echo
+          - name: bedrock-pod-identity
+            provider: aws-pod
+            upstream_model: anthropic.claude-3-haiku-20240307-v1:0+echo
           - name: gemini-embed
             provider: google
             upstream_model: gemini-embedding-001

@@ -30,6 +30,31 @@ import TollgateTesting
     }
 }
 
+/// Bedrock with temporary credentials the controller fetched: the EC2 instance role through
+/// IMDSv2, and ECS/EKS Pod Identity container credentials.
+@Suite struct BedrockRoleCredentialsLiveTests {
+    @Test(arguments: [("bedrock-instance-role", "ASIAMOCKIMDS"), ("bedrock-pod-identity", "ASIAMOCKCONTAINER")])
+    func requestsAreSignedWithTheFetchedCredentials(model: String, keyID: String) throws {
+        let h = try GatewayHarness(workers: 1)
+        let r = try h.client().postJSON("/v1/chat/completions", chatBody(model: model, content: "role based"), headers: auth())
+        #expect(r.status == 200, "\(r.bodyString)")
+        let log = try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests")
+        let entries = (try JSONSerialization.jsonObject(with: Data(log.body)) as? [[String: Any]]) ?? []
+        let sent = try #require(entries.last { ($0["path"] as? String ?? "").hasPrefix("/model/") })
+        let headers = (sent["headers"] as? [[String]] ?? []).map { ($0[0].lowercased(), $0[1]) }
+        let authorization = headers.first { $0.0 == "authorization" }?.1 ?? ""
+        #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=\(keyID)/"), "\(authorization)")
+        #expect(authorization.contains("/us-west-2/bedrock/aws4_request"))
+        #expect(authorization.contains("x-amz-security-token"), "the session token is signed")
+        #expect(headers.contains { $0 == ("x-amz-security-token", "mock-session-token-" + keyID.lowercased()) })
+        if keyID == "ASIAMOCKIMDS" {
+            let paths = entries.compactMap { $0["path"] as? String }
+            #expect(paths.contains("/latest/api/token") && paths.contains("/latest/meta-data/iam/security-credentials/tollgate-mock-role"),
+                    "IMDSv2: a session token first, then the role's credentials")
+        }
+    }
+}
+
 /// OpenAI clients reaching Gemini on Vertex AI: the controller minted a service-account token.
 @Suite struct VertexLiveTests {
     @Test func bearerTokenFromTheServiceAccountAndPublisherModelURL() throws {
