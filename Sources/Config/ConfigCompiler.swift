@@ -77,6 +77,7 @@ struct ConfigCompiler {
         ("upstream_max_idle_connections", \.upstreamMaxIdleConnections, .count),
         ("shutdown_grace_ms", \.shutdownGraceMs, .milliseconds),
         ("max_retry_after_wait_ms", \.maxRetryAfterWaitMs, .milliseconds),
+        ("max_response_collect_bytes", \.maxResponseCollectBytes, .bytes),
     ]
 
     enum LimitUnit { case bytes, milliseconds, count }

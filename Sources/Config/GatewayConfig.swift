@@ -81,6 +81,9 @@ extension GatewayConfig {
         /// Longest `retry-after` the router will wait out within one request when nothing else
         /// is left to try. Default 0: never wait, fail over or fail fast.
         public var maxRetryAfterWaitMs: Int = 0
+        /// Largest non-streamed upstream response the gateway collects to translate it or read
+        /// its usage; larger gets 502 `upstream_response_too_large`. Default 16 MiB.
+        public var maxResponseCollectBytes: Int = 16 * 1024 * 1024
 
         public init() {}
     }

@@ -137,3 +137,25 @@ import TollgateTesting
         #expect(fine.status == 200)
     }
 }
+
+/// `limits.max_response_collect_bytes`: what happens to a non-streamed answer too large to hold.
+@Suite struct ResponseCollectCapLiveTests {
+    @Test func tooLargeIsRelayedWhenAlreadyInTheClientsFormatElse502() throws {
+        let h = try GatewayHarness(workers: 1, extraLimits: "  max_response_collect_bytes: 64KiB")
+        // 40 inputs × 3072 dimensions: about a megabyte of JSON.
+        let inputs = (0..<40).map { "\"text \($0)\"" }.joined(separator: ",")
+        let big = try h.client().postJSON("/v1/embeddings", #"{"model":"text-embedding-3-small","input":[\#(inputs)],"dimensions":3072}"#, headers: auth())
+        #expect(big.status == 200)
+        #expect(big.body.count > 64 * 1024)
+        let data = try big.json()["data"] as? [[String: Any]]
+        #expect(data?.count == 40 && (data?.last?["embedding"] as? [Double])?.count == 3072, "relayed intact")
+        #expect(big.header("x-tollgate-input-tokens") == nil, "no usage for what was not read")
+
+        let translated = try h.client().postJSON("/v1/embeddings", #"{"model":"gemini-embed","input":[\#(inputs)],"dimensions":3072}"#, headers: auth())
+        #expect(translated.status == 502)
+        #expect((try translated.json()["error"] as? [String: Any])?["code"] as? String == "upstream_response_too_large")
+
+        let small = try h.client().postJSON("/v1/embeddings", #"{"model":"text-embedding-3-small","input":"x"}"#, headers: auth())
+        #expect(small.status == 200 && small.header("x-tollgate-input-tokens") != nil, "under the cap, usage as usual")
+    }
+}

@@ -69,6 +69,14 @@ protocol ResponseTranslator: AnyObject {
     func finishStream() -> [UInt8]
     /// Buffered: the client's status and body for the whole upstream body.
     func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8])
+    /// Buffered, when the body outgrows `limits.max_response_collect_bytes`: true when the
+    /// upstream body is already in the client's format (only read for usage), so it can be
+    /// relayed as it is; false when it must be translated, and the request fails with 502.
+    var relaysWhenTooLarge: Bool { get }
+}
+
+extension ResponseTranslator {
+    var relaysWhenTooLarge: Bool { false }
 }
 
 enum TranslationMode {

@@ -297,6 +297,22 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         sink.sendHead(HTTPResponseHead(version: request.clientHead.version, status: head.status, headers: headers))
     }
 
+    /// Gives up collecting a response the client can take as it is: sends the head and what
+    /// was collected, and relays the rest untouched (its usage goes unaccounted, and says so).
+    private func relayUntranslated(head: HTTPResponseHead, backend: CompiledBackend) {
+        guard let body = collected else { return }
+        collected = nil
+        collectedHead = nil
+        translator = nil
+        worker.logger.warning("upstream response too large to account; relayed without usage", metadata: [
+            "request_id": "\(request.requestID)", "backend": "\(backend.id)", "limit": "\(config.limits.maxResponseCollectBytes)",
+        ])
+        isEventStream = false
+        sink.sendHead(HTTPResponseHead(version: request.clientHead.version, status: head.status,
+                                       headers: clientHeaders(from: head.headers, dropRepresentation: false, backend: backend)))
+        sink.sendBody(body)
+    }
+
     /// The upstream's headers minus hop-by-hop ones (and, when the body is rewritten, the ones
     /// describing its bytes), the upstream's request id renamed, plus the gateway's own.
     private func clientHeaders(from upstream: HTTPHeaders, dropRepresentation: Bool, backend: CompiledBackend) -> HTTPHeaders {
@@ -325,7 +341,12 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         if collected != nil {
             var piece = buffer
             collected!.writeBuffer(&piece)
-            if collected!.readableBytes > Self.maxCollectedBytes, case .streaming(let ref, let conn) = state {
+            if collected!.readableBytes > config.limits.maxResponseCollectBytes, case .streaming(let ref, let conn) = state {
+                if translator?.relaysWhenTooLarge == true, let head = collectedHead {
+                    // The client's own format: relay it whole, only without usage headers.
+                    relayUntranslated(head: head, backend: route.backend(ref))
+                    return
+                }
                 // Nothing reached the client yet, but this backend did answer: no fallback.
                 conn.close()
                 resetTranslation()
@@ -333,10 +354,10 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 deadline = nil
                 let backend = route.backend(ref)
                 worker.logger.warning("upstream response too large to translate", metadata: [
-                    "request_id": "\(request.requestID)", "backend": "\(backend.id)", "limit": "\(Self.maxCollectedBytes)",
+                    "request_id": "\(request.requestID)", "backend": "\(backend.id)", "limit": "\(config.limits.maxResponseCollectBytes)",
                 ])
                 sink.sendError(GatewayError(status: 502, type: "server_error", code: "upstream_response_too_large",
-                                            message: "The upstream response (\(backend.id)) exceeds \(Self.maxCollectedBytes) bytes, the most the gateway collects to translate or account a non-streamed response."),
+                                            message: "The upstream response (\(backend.id)) exceeds \(config.limits.maxResponseCollectBytes) bytes, the most the gateway collects to translate or account a non-streamed response (limits.max_response_collect_bytes)."),
                                attempts: machine.attempts)
             }
             return
@@ -510,7 +531,6 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     static let forwardedClientHeaders = ["accept", "user-agent", "openai-beta"]
 
     /// The most of a non-streamed upstream body the gateway holds to translate or account it.
-    static let maxCollectedBytes = 16 * 1024 * 1024
 
     /// Headers that describe the upstream body's bytes, wrong once the body is translated.
     static func isRepresentationHeader(_ name: String) -> Bool {

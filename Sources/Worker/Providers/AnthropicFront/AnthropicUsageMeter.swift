@@ -23,6 +23,9 @@ final class AnthropicUsageMeter: ResponseTranslator {
         seen ? Usage(promptTokens: input + cached, completionTokens: output, cachedTokens: cached) : nil
     }
 
+    /// The body is the client's own format: when it is too large to hold, relay it.
+    var relaysWhenTooLarge: Bool { true }
+
     func mode(status: Int, headers: HTTPHeaders) -> TranslationMode {
         guard (200..<300).contains(status) else { return .passthrough }
         let type = headers.first(name: "content-type") ?? ""

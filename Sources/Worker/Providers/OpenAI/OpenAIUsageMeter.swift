@@ -17,6 +17,9 @@ final class OpenAIUsageMeter: ResponseTranslator {
     /// Bodies larger than this are relayed without usage rather than held in memory.
     static let maxCollectedBytes = 8 * 1024 * 1024
 
+    /// The body is the client's own format: when it is too large to hold, relay it.
+    var relaysWhenTooLarge: Bool { true }
+
     init(price: GatewayConfig.ModelPrice?, forwardUsageChunk: Bool) {
         self.price = price
         self.forwardUsageChunk = forwardUsageChunk
