@@ -20,7 +20,7 @@ import TollgateTesting
         }
     }
 
-    @Test(arguments: ["gemini-echo", "bedrock-echo", "vertex-echo"])
+    @Test(arguments: ["gemini-echo", "bedrock-echo", "vertex-echo", "azure-chat", "gpt-echo"])
     func anthropicFrontWholeAndStreamed(model: String) throws {
         let h = try GatewayHarness(workers: 1)
         let r = try h.client().postJSON("/v1/messages", Self.messagesBody(model: model, text: "guten tag"),

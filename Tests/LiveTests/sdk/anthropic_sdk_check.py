@@ -1,6 +1,6 @@
 """Drives Tollgate's Anthropic front (/v1/messages) with the official Anthropic Python SDK, the
 way Claude Code and Anthropic-SDK applications do, against an Anthropic backend (passthrough)
-and an OpenAI-compatible backend (translated). Exits non-zero on the first mismatch."""
+and OpenAI-compatible, Gemini, Vertex AI and Bedrock backends (translated). Exits non-zero on the first mismatch."""
 import os
 import sys
 
@@ -18,7 +18,8 @@ def check(name, cond, detail=""):
     print(f"ok {name}")
 
 
-for model, label in (("claude-echo", "anthropic backend"), ("gpt-echo", "openai backend")):
+for model, label in (("claude-echo", "anthropic backend"), ("gpt-echo", "openai backend"),
+                     ("gemini-echo", "gemini backend"), ("bedrock-echo", "bedrock backend"), ("vertex-echo", "vertex backend")):
     m = client.messages.create(model=model, max_tokens=64, system="be kind",
                                messages=[{"role": "user", "content": "hello from the anthropic sdk"}])
     check(f"{label}: message", m.type == "message" and m.role == "assistant", m)
@@ -41,8 +42,9 @@ check("openai backend: tool_use", m.stop_reason == "tool_use" and tool and tool[
 ids = [m.id for m in client.models.list()]
 check("models list (anthropic shape)", "claude-echo" in ids and "gpt-echo" in ids, ids)
 
-count = client.messages.count_tokens(model="claude-echo", messages=[{"role": "user", "content": "count me"}])
-check("count_tokens", count.input_tokens > 0, count)
+for model in ("claude-echo", "gemini-echo", "bedrock-echo"):
+    count = client.messages.count_tokens(model=model, messages=[{"role": "user", "content": "count me"}])
+    check(f"count_tokens ({model})", count.input_tokens > 0, count)
 
 try:
     client.messages.create(model="no-such-model", max_tokens=8, messages=[{"role": "user", "content": "x"}])

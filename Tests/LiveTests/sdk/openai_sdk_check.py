@@ -45,6 +45,14 @@ check("fallback served", r.choices[0].message.content is not None)
 # Embeddings and models.
 e = client.embeddings.create(model="text-embedding-3-small", input=["alpha", "beta"])
 check("embeddings", len(e.data) == 2 and len(e.data[0].embedding) > 0, e)
+# The SDK asks for base64 and decodes it; translated providers must answer the same way, and
+# the same text must embed to the same vector whichever provider the mock plays.
+for model in ("gemini-embed", "vertex-embed", "cohere-embed"):
+    g = client.embeddings.create(model=model, input=["alpha", "beta"])
+    check(f"embeddings ({model})", len(g.data) == 2 and g.data[1].index == 1 and g.usage.prompt_tokens > 0, g)
+    check(f"embeddings ({model}) unit vectors", abs(sum(x * x for x in g.data[0].embedding) - 1) < 1e-3, len(g.data[0].embedding))
+t = client.embeddings.create(model="titan-embed", input="alpha", dimensions=256)
+check("embeddings (titan)", len(t.data) == 1 and len(t.data[0].embedding) == 256, t)
 ids = [m.id for m in client.models.list()]
 check("models list", "gpt-4o-mini" in ids, ids)
 
