@@ -11,12 +11,13 @@ struct ConfigCompiler {
     /// mistake is reported once instead of cascading into "unknown provider" elsewhere.
     var declaredProviders: [String] = []
     var declaredRoutes: [String] = []
+    var declaredTeams: [String] = []
 
     init(environment: [String: String]) {
         self.environment = environment
     }
 
-    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "catalog_file", "pricing"]
+    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "catalog_file", "pricing", "quotas"]
 
     mutating func compile(_ root: Node) -> GatewayConfig? {
         guard let top = reader.mapping(root, "", allowed: Self.topLevelKeys, required: ["version", "listeners", "providers", "models"]) else {
@@ -30,12 +31,16 @@ struct ConfigCompiler {
         let providers = compileProviders(top["providers"])
         var routes = compileRoutes(top["routes"], providers: declaredProviders)
         let models = compileModels(top["models"], providers: declaredProviders, routes: &routes)
-        let keys = compileKeys(top["api_keys"], models: models.map(\.name), routes: declaredRoutes + routes.map(\.name))
+        let quotas = compileQuotas(top["quotas"])
+        let keys = compileKeys(top["api_keys"], models: models.map(\.name), routes: declaredRoutes + routes.map(\.name),
+                               teams: declaredTeams)
         let mock = compileMock(top["mock_provider"])
         var catalog = compileCatalogFile(top["catalog_file"])
         compilePricing(top["pricing"], into: &catalog)
-        return GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
-                             models: models, routes: routes, apiKeys: keys, mockProvider: mock, catalog: catalog)
+        var config = GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
+                                   models: models, routes: routes, apiKeys: keys, mockProvider: mock, catalog: catalog)
+        config.quotas = quotas
+        return config
     }
 
     // MARK: - Sections
@@ -125,7 +130,7 @@ struct ConfigCompiler {
             guard let m = reader.mapping(item, path, allowed: ["name", "kind", "base_url", "api_key_env", "api_key_file", "headers",
                                                                "api_version", "auth_scheme", "aws_region", "aws_profile",
                                                                "aws_credentials_file", "aws_credentials_source", "aws_imds_endpoint",
-                                                               "aws_credential_process", "gcp_project", "gcp_location",
+                                                               "aws_credential_process", "budget", "gcp_project", "gcp_location",
                                                                "service_account_file"],
                                          required: ["name", "kind", "base_url"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "provider")
@@ -209,6 +214,7 @@ struct ConfigCompiler {
             provider.awsRegion = awsRegion
             provider.awsCredentials = awsCredentials
             provider.awsCredentialSource = awsSource
+            provider.budget = limitSet(m["budget"], "\(path).budget", only: [.microUSD])
             provider.vertex = vertex
             out.append(provider)
         }
@@ -434,7 +440,8 @@ struct ConfigCompiler {
         let routeNames = declaredRoutes
         for (i, item) in items.enumerated() {
             let path = "models[\(i)]"
-            guard let m = reader.mapping(item, path, allowed: ["name", "route", "provider", "upstream_model"], required: ["name"]) else { continue }
+            guard let m = reader.mapping(item, path, allowed: ["name", "route", "provider", "upstream_model", "limits"], required: ["name"]) else { continue }
+            let limits = limitSet(m["limits"], "\(path).limits")
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "model", pattern: false)
             let hasRoute = m["route"] != nil
             let hasProvider = m["provider"] != nil
@@ -451,27 +458,28 @@ struct ConfigCompiler {
                     reader.issue("\(path).upstream_model", m["upstream_model"], "upstream_model only applies with provider; a route names its backends' models")
                 }
                 let route = reference(m["route"], "\(path).route", in: routeNames, what: "route")
-                if let name, let route { out.append(.init(name: name, route: route)) }
+                if let name, let route { out.append(.init(name: name, route: route, limits: limits)) }
             } else {
                 let provider = reference(m["provider"], "\(path).provider", in: providers, what: "provider")
                 let upstream = m["upstream_model"] == nil ? name : reader.nonEmptyString(m["upstream_model"], "\(path).upstream_model")
                 guard let name, let provider, let upstream else { continue }
                 let implicit = "model:\(name)"
                 routes.append(.init(name: implicit, priorities: [.init(backends: [.init(provider: provider, model: upstream)])], maxAttempts: 1))
-                out.append(.init(name: name, route: implicit))
+                out.append(.init(name: name, route: implicit, limits: limits))
             }
         }
         return out
     }
 
-    mutating func compileKeys(_ node: Node?, models: [String], routes: [String]) -> [GatewayConfig.APIKey] {
+    mutating func compileKeys(_ node: Node?, models: [String], routes: [String], teams: [String]) -> [GatewayConfig.APIKey] {
         guard let items = reader.sequence(node, "api_keys") else { return [] }
         var out: [GatewayConfig.APIKey] = []
         var names = Set<String>()
         var hashes = [String: Int]()
         for (i, item) in items.enumerated() {
             let path = "api_keys[\(i)]"
-            guard let m = reader.mapping(item, path, allowed: ["name", "key_hash", "models", "routes"], required: ["name", "key_hash", "models"]) else { continue }
+            guard let m = reader.mapping(item, path, allowed: ["name", "key_hash", "models", "routes", "team", "limits", "model_limits"],
+                                         required: ["name", "key_hash", "models"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "API key")
             var hash = reader.nonEmptyString(m["key_hash"], "\(path).key_hash")
             if let h = hash {
@@ -519,8 +527,29 @@ struct ConfigCompiler {
                     overrides[model] = route
                 }
             }
+            let team = m["team"] == nil ? nil : reference(m["team"], "\(path).team", in: teams, what: "team")
+            let limits = limitSet(m["limits"], "\(path).limits")
+            var modelLimits: [String: GatewayConfig.LimitSet] = [:]
+            if let node = m["model_limits"], !YAMLReader.isNull(node) {
+                if case .mapping(let mapping) = node {
+                    for (k, v) in mapping {
+                        guard case .scalar(let model) = k else { continue }
+                        let mpath = "\(path).model_limits.\(model.string)"
+                        if !models.contains(model.string) {
+                            let near = YAMLReader.nearest(model.string, in: models).map { " (did you mean \"\($0)\"?)" } ?? ""
+                            reader.issue(mpath, k, "unknown model \"\(model.string)\"\(near)")
+                        } else if !allowed.contains("*") && !allowed.contains(model.string) {
+                            reader.issue(mpath, k, "the key may not use model \"\(model.string)\"")
+                        }
+                        if let set = limitSet(v, mpath) { modelLimits[model.string] = set }
+                    }
+                } else {
+                    reader.issue("\(path).model_limits", node, "expected a mapping of model names to limits")
+                }
+            }
             guard let name, let hash, modelsValid else { continue }
-            out.append(.init(name: name, keyHash: hash.lowercased(), models: allowed, routes: overrides))
+            out.append(.init(name: name, keyHash: hash.lowercased(), models: allowed, routes: overrides,
+                             team: team, limits: limits, modelLimits: modelLimits))
         }
         return out
     }

@@ -19,6 +19,8 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
     /// Upstream model → catalog entry (price, limits, capabilities): the built-in catalog,
     /// then the config's `catalog_file:`, then its `pricing:`.
     public var catalog: [String: ModelInfo]
+    /// Rate limits, token limits, budgets and their cluster sync.
+    public var quotas: Quotas = Quotas()
 
     public init(
         version: Int = 1,
@@ -168,6 +170,9 @@ extension GatewayConfig {
         /// (unix seconds; 0 before the first fetch).
         public var awsCredentialSource: AWSCredentialSource?
         public var awsCredentialsExpireAt: Int = 0
+        /// USD budgets on this provider's spending: a backend whose provider is over budget is
+        /// skipped in fallback chains.
+        public var budget: LimitSet?
         /// Vertex AI settings (the access token itself goes into `apiKey` once minted).
         public var vertex: VertexSettings?
 
@@ -188,9 +193,12 @@ extension GatewayConfig {
         public var name: String
         /// Name of the route in `routes`.
         public var route: String
-        public init(name: String, route: String) {
+        /// Limits on the model across all keys.
+        public var limits: LimitSet?
+        public init(name: String, route: String, limits: LimitSet? = nil) {
             self.name = name
             self.route = route
+            self.limits = limits
         }
     }
 
@@ -236,11 +244,20 @@ extension GatewayConfig {
         public var models: [String]
         /// Per-key route overrides: public model name → route name.
         public var routes: [String: String]
-        public init(name: String, keyHash: String, models: [String], routes: [String: String] = [:]) {
+        /// The team (`quotas.teams`) whose limits this key shares.
+        public var team: String?
+        /// The key's own limits (else `quotas.key_defaults`), and per model.
+        public var limits: LimitSet?
+        public var modelLimits: [String: LimitSet] = [:]
+        public init(name: String, keyHash: String, models: [String], routes: [String: String] = [:],
+                    team: String? = nil, limits: LimitSet? = nil, modelLimits: [String: LimitSet] = [:]) {
             self.name = name
             self.keyHash = keyHash
             self.models = models
             self.routes = routes
+            self.team = team
+            self.limits = limits
+            self.modelLimits = modelLimits
         }
     }
 
