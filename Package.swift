@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "Config", "Controller", "Worker", "Supervisor", "MockProvider", "TollgateCore",
+                "Config", "Controller", "Worker", "Supervisor", "MockProvider", "SharedState", "TollgateCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "TollgateTesting", dependencies: ["TollgateCore"], path: "Tests/TollgateTesting"),
         .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "SharedStateTests", dependencies: ["SharedState"]),
+        .testTarget(name: "SharedStateTests", dependencies: ["SharedState", "CTollgate", "TollgateTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(
             name: "ControllerTests",

@@ -25,6 +25,21 @@ static inline bool tg_atomic_cas_u64(volatile uint64_t *p, uint64_t *expected, u
     return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
+static inline uint64_t tg_atomic_exchange_u64(volatile uint64_t *p, uint64_t v) {
+    return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL);
+}
+/// Sequentially consistent add and load, for "increment mine, then read everyone's" protocols
+/// (the quota table's concurrency counters), whose correctness needs one total order.
+static inline uint64_t tg_atomic_add_seqcst_u64(volatile uint64_t *p, uint64_t v) {
+    return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t tg_atomic_load_seqcst_u64(const volatile uint64_t *p) {
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+static inline bool tg_atomic_cas_seqcst_u64(volatile uint64_t *p, uint64_t *expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
 /// Asks the kernel to send `sig` to this process when its parent dies, so workers never
 /// outlive a SIGKILLed supervisor. Returns 0 on success, -1 elsewhere than Linux.
 int tg_set_parent_death_signal(int sig);

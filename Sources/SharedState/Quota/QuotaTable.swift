@@ -1,0 +1,248 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CTollgate
+
+/// The quota table: one fixed-size file (`quota.shm` in the run directory), mmap'd `MAP_SHARED`
+/// by the supervisor (creates it), the controller (garbage collection, Redis sync) and every
+/// worker (admission and settlement). Like nginx's `limit_req` shared zone, but lock-free:
+/// every word is changed with atomic loads, stores, adds and compare-and-swap only, so a
+/// process killed at any instruction leaves nothing locked (see `QuotaTable+Slots.swift` for
+/// how a half-claimed or half-reclaimed slot is repaired by the next process that meets it).
+///
+/// Worker API (what the request path calls; all non-blocking, no syscalls, no locks):
+/// - `acquire(_:worker:onTableFull:now:)` — all-or-nothing admission over several limits;
+///   returns `.admitted(QuotaReservation)` or `.rejected(QuotaRejection)` (which limit, why,
+///   retry-after, limit/remaining/reset for `x-ratelimit-*` headers).
+/// - `settle(_:actual:now:)` — once per reservation, when the response or stream ends, the
+///   client disconnects or the upstream fails: refunds or charges the difference between the
+///   estimate and the real usage, and releases concurrency slots. A second call is a no-op.
+/// - `peek(_:now:)` — read-only status of one limit for headers.
+/// - `clusterSyncState` — whether fail-closed cluster limits currently admit.
+/// Supervisor: `QuotaTable.create(path:capacity:workerSlots:)` before spawning children, and
+/// `releaseAll(worker:)` before respawning a dead worker. Controller: `collectGarbage`, and
+/// the sync accessors in `QuotaTable+Sync.swift`, used by `QuotaSync` only.
+///
+/// Layout (little-endian, version 1):
+/// ```
+/// 0    magic "TGQUOTA\0"                       u64
+/// 8    layout version                          u32
+/// 12   header size (128)                       u32
+/// 16   total size                              u64
+/// 24   capacity (slots, a power of two)        u32
+/// 28   slot size (64)                          u32
+/// 32   worker columns                          u32
+/// 36   probe window                            u32
+/// 40   epoch: Unix ns of relative time 0       u64
+/// 48   pod id (random, for Redis fields)       u64
+/// 56   cluster sync state (atomic)             u64   0 none, 1 healthy, 2 unavailable
+/// 64   stats (atomic): 8 × u64, see `Stat`
+/// 128  slots: capacity × 8 × u64
+///        0 key (0 = free)  1 value (bit 63 = being reclaimed; TAT or count)
+///        2 pending (Int64: consumption not yet pushed to Redis)  3 limit
+///        4 period ns (rolling) | window end (calendar) | last use (concurrent)
+///        5 meta (kind | sharing << 8 | 1 << 16)  6 own total acknowledged by Redis
+///        7 foreign total already charged locally
+/// ...  in-flight counters: capacity × worker columns × u64 (concurrent limits only)
+/// ```
+/// Times inside the table are nanoseconds since `epoch` (a year before the table was made),
+/// so 0 is "long ago" and 63 bits last for centuries.
+public final class QuotaTable: @unchecked Sendable {
+    public static let magic: UInt64 = 0x0041_544F_5551_4754  // "TGQUOTA\0" little-endian
+    public static let layoutVersion: UInt32 = 1
+    static let headerSize = 128
+    static let slotWords = 8
+    static let reclaimFlag: UInt64 = 1 << 63
+    static let valueMask: UInt64 = reclaimFlag - 1
+
+    /// Pod-wide counters in the header, for /metrics.
+    public enum Stat: Int, CaseIterable, Sendable {
+        /// Slots currently holding a key (claims minus reclaims).
+        case slotsInUse
+        /// A limit found no free slot in its probe window and the call asked to fail closed.
+        case tableFullRejected
+        /// A limit found no free slot and the call asked to fail open (the limit was skipped).
+        case tableFullAdmitted
+        /// Requests rejected because a fail-closed cluster limit could not be synced.
+        case syncUnavailableRejected
+        /// Sync rounds that could not reach Redis.
+        case syncFailures
+        /// Times Redis became unreachable (one per outage).
+        case syncOutages
+        /// Successful sync rounds.
+        case syncRounds
+        /// Slots reclaimed by the garbage collector.
+        case slotsReclaimed
+
+        var offset: Int { 64 + rawValue * 8 }
+
+        public var metricName: String {
+            switch self {
+            case .slotsInUse: return "tollgate_quota_slots_in_use"
+            case .tableFullRejected: return "tollgate_quota_table_full_rejected_total"
+            case .tableFullAdmitted: return "tollgate_quota_table_full_admitted_total"
+            case .syncUnavailableRejected: return "tollgate_quota_sync_unavailable_rejected_total"
+            case .syncFailures: return "tollgate_quota_sync_failures_total"
+            case .syncOutages: return "tollgate_quota_sync_outages_total"
+            case .syncRounds: return "tollgate_quota_sync_rounds_total"
+            case .slotsReclaimed: return "tollgate_quota_slots_reclaimed_total"
+            }
+        }
+    }
+
+    /// Whether cluster limits are currently synced.
+    public enum ClusterSyncState: UInt64, Sendable {
+        /// No Redis configured: cluster limits behave as local ones.
+        case none = 0
+        case healthy = 1
+        /// Redis unreachable: fail-closed cluster limits reject, fail-open ones run locally.
+        case unavailable = 2
+    }
+
+    public let path: String
+    public let capacity: Int
+    public let workerColumns: Int
+    public let probeWindow: Int
+    /// Unix nanoseconds of the table's relative time 0.
+    public let epoch: UInt64
+    let base: UnsafeMutableRawPointer
+    let size: Int
+    let mask: Int
+    let matrixOffset: Int
+
+    private init(path: String, base: UnsafeMutableRawPointer, size: Int, capacity: Int, workers: Int, window: Int, epoch: UInt64) {
+        self.path = path
+        self.base = base
+        self.size = size
+        self.capacity = capacity
+        self.workerColumns = workers
+        self.probeWindow = window
+        self.epoch = epoch
+        self.mask = capacity - 1
+        self.matrixOffset = Self.headerSize + capacity * Self.slotWords * 8
+    }
+
+    deinit {
+        munmap(base, size)
+    }
+
+    static func totalSize(capacity: Int, workers: Int) -> Int {
+        headerSize + capacity * slotWords * 8 + capacity * workers * 8
+    }
+
+    /// Creates (or replaces) the table. `capacity` is rounded up to a power of two; each
+    /// distinct (limit, scope, window) needs one slot. The file is sparse: pages of unused
+    /// slots and of the in-flight counters of non-concurrency slots cost no memory.
+    public static func create(path: String, capacity: Int = 16_384, workerSlots: Int) throws(ControlBlock.Error) -> QuotaTable {
+        var cap = 16
+        while cap < capacity { cap <<= 1 }
+        let workers = max(1, workerSlots)
+        let size = totalSize(capacity: cap, workers: workers)
+        let tmp = path + ".tmp.\(getpid())"
+        let fd = Glibc.open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(path: tmp, operation: "open", errno: errno) }
+        defer { close(fd) }
+        guard ftruncate(fd, off_t(size)) == 0 else { throw .io(path: tmp, operation: "ftruncate", errno: errno) }
+        guard let mem = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mem != MAP_FAILED else {
+            throw .io(path: tmp, operation: "mmap", errno: errno)
+        }
+        let window = min(32, cap)
+        let epoch = QuotaClock.unixNanoseconds() - 366 * 86_400 * 1_000_000_000
+        var podID: UInt64 = 0
+        while podID == 0 { podID = UInt64.random(in: 1...UInt64.max) }
+        mem.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt64.self)
+        mem.storeBytes(of: layoutVersion.littleEndian, toByteOffset: 8, as: UInt32.self)
+        mem.storeBytes(of: UInt32(headerSize).littleEndian, toByteOffset: 12, as: UInt32.self)
+        mem.storeBytes(of: UInt64(size).littleEndian, toByteOffset: 16, as: UInt64.self)
+        mem.storeBytes(of: UInt32(cap).littleEndian, toByteOffset: 24, as: UInt32.self)
+        mem.storeBytes(of: UInt32(slotWords * 8).littleEndian, toByteOffset: 28, as: UInt32.self)
+        mem.storeBytes(of: UInt32(workers).littleEndian, toByteOffset: 32, as: UInt32.self)
+        mem.storeBytes(of: UInt32(window).littleEndian, toByteOffset: 36, as: UInt32.self)
+        mem.storeBytes(of: epoch.littleEndian, toByteOffset: 40, as: UInt64.self)
+        mem.storeBytes(of: podID.littleEndian, toByteOffset: 48, as: UInt64.self)
+        guard rename(tmp, path) == 0 else {
+            munmap(mem, size)
+            throw .io(path: path, operation: "rename", errno: errno)
+        }
+        return QuotaTable(path: path, base: mem, size: size, capacity: cap, workers: workers, window: window, epoch: epoch)
+    }
+
+    /// Maps an existing table, refusing files of another layout.
+    public static func open(path: String) throws(ControlBlock.Error) -> QuotaTable {
+        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "fstat", errno: errno) }
+        let actual = Int(st.st_size)
+        guard actual >= headerSize else { throw .sizeMismatch(path: path, expected: UInt64(headerSize), actual: UInt64(actual)) }
+        guard let mem = mmap(nil, actual, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mem != MAP_FAILED else {
+            throw .io(path: path, operation: "mmap", errno: errno)
+        }
+        func fail(_ e: ControlBlock.Error) -> ControlBlock.Error { munmap(mem, actual); return e }
+        guard UInt64(littleEndian: mem.loadUnaligned(fromByteOffset: 0, as: UInt64.self)) == magic else {
+            throw fail(.badMagic(path: path))
+        }
+        let version = UInt32(littleEndian: mem.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        let slotSize = Int(UInt32(littleEndian: mem.loadUnaligned(fromByteOffset: 28, as: UInt32.self)))
+        guard version == layoutVersion, slotSize == slotWords * 8 else { throw fail(.unsupportedLayout(path: path, version: version)) }
+        let declared = UInt64(littleEndian: mem.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        let cap = Int(UInt32(littleEndian: mem.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
+        let workers = Int(UInt32(littleEndian: mem.loadUnaligned(fromByteOffset: 32, as: UInt32.self)))
+        let window = Int(UInt32(littleEndian: mem.loadUnaligned(fromByteOffset: 36, as: UInt32.self)))
+        let epoch = UInt64(littleEndian: mem.loadUnaligned(fromByteOffset: 40, as: UInt64.self))
+        guard cap > 0, cap & (cap - 1) == 0, window > 0, window <= cap, workers > 0,
+              declared == UInt64(actual), totalSize(capacity: cap, workers: workers) == actual else {
+            throw fail(.sizeMismatch(path: path, expected: declared, actual: UInt64(actual)))
+        }
+        return QuotaTable(path: path, base: mem, size: actual, capacity: cap, workers: workers, window: window, epoch: epoch)
+    }
+
+    // MARK: - Words
+
+    @inline(__always)
+    func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
+        (base + offset).assumingMemoryBound(to: UInt64.self)
+    }
+
+    @inline(__always)
+    func slotWord(_ index: Int, _ field: Int) -> UnsafeMutablePointer<UInt64> {
+        word(Self.headerSize + (index * Self.slotWords + field) * 8)
+    }
+
+    @inline(__always)
+    func inflightWord(_ index: Int, worker: Int) -> UnsafeMutablePointer<UInt64> {
+        word(matrixOffset + (index * workerColumns + worker) * 8)
+    }
+
+    /// The random id of this pod's table; the Redis sync uses it as this pod's hash field.
+    public var podID: UInt64 { tg_atomic_load_u64(word(48)) }
+
+    public func statistic(_ stat: Stat) -> UInt64 { tg_atomic_load_u64(word(stat.offset)) }
+
+    @inline(__always)
+    func count(_ stat: Stat, _ amount: UInt64 = 1) {
+        _ = tg_atomic_add_u64(word(stat.offset), amount)
+    }
+
+    public var clusterSyncState: ClusterSyncState {
+        ClusterSyncState(rawValue: tg_atomic_load_u64(word(56))) ?? .none
+    }
+
+    /// Set by the controller's sync loop only.
+    public func setClusterSyncState(_ state: ClusterSyncState) {
+        tg_atomic_store_u64(word(56), state.rawValue)
+    }
+
+    /// Table time (ns since `epoch`) of a Unix time in ns; earlier instants clamp to 0.
+    @inline(__always)
+    public func tableTime(unixNanoseconds: UInt64) -> UInt64 {
+        unixNanoseconds.subtractingSaturating(epoch)
+    }
+
+    /// The current table time.
+    @inline(__always)
+    public func now() -> UInt64 { tableTime(unixNanoseconds: QuotaClock.unixNanoseconds()) }
+}
