@@ -34,6 +34,7 @@ final class ProcessSupervisor {
     private let config: GatewayConfig
     private let paths: RunPaths
     private let controlBlock: ControlBlock
+    private let quotaTable: QuotaTable
     private let ownsRunDirectory: Bool
     private let logger: Logger
     private let executable = ChildProcess.currentExecutable()
@@ -45,11 +46,12 @@ final class ProcessSupervisor {
     private var exitCode: Int32 = 0
 
     init(options: SupervisorMain.Options, config: GatewayConfig, paths: RunPaths, controlBlock: ControlBlock,
-         ownsRunDirectory: Bool, logger: Logger) {
+         quotaTable: QuotaTable, ownsRunDirectory: Bool, logger: Logger) {
         self.options = options
         self.config = config
         self.paths = paths
         self.controlBlock = controlBlock
+        self.quotaTable = quotaTable
         self.ownsRunDirectory = ownsRunDirectory
         self.logger = logger
     }
@@ -269,6 +271,12 @@ final class ProcessSupervisor {
         case .running:
             break
         }
+        if case .worker(let id) = child.spec.role {
+            // Its in-flight requests died with it: free their concurrency slots now, before a
+            // replacement starts counting in the same column.
+            let released = quotaTable.releaseAll(worker: id)
+            if released > 0 { logger.info("released a dead worker's concurrency slots", metadata: ["child": "\(child.spec.role)", "slots": "\(released)"]) }
+        }
         let ranFor = monotonicMs() - child.startedAt
         var history = child.history
         let decision = policy.decide(ranForMs: ranFor, history: &history)
@@ -296,6 +304,7 @@ final class ProcessSupervisor {
         if ownsRunDirectory {
             unlink(paths.snapshot)
             unlink(paths.controlBlock)
+            unlink(paths.quotaTable)
             rmdir(paths.runDirectory)
         }
         exit(exitCode)

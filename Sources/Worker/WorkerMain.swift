@@ -45,9 +45,11 @@ public enum WorkerMain {
         let paths = RunPaths(runDirectory: options.runDirectory)
 
         let controlBlock: ControlBlock
+        let quotaTable: QuotaTable
         let initial: RuntimeConfig
         do {
             controlBlock = try ControlBlock.open(path: paths.controlBlock)
+            quotaTable = try QuotaTable.open(path: paths.quotaTable)
             let snapshot = try SnapshotFile.read(path: paths.snapshot)
             initial = try RuntimeConfig(snapshot.config, generation: snapshot.generation)
         } catch {
@@ -62,7 +64,7 @@ public enum WorkerMain {
         do {
             (worker, channels) = try loop.flatSubmit { () -> EventLoopFuture<(NIOLoopBound<WorkerContext>, [Channel])> in
                 let bound = NIOLoopBound(
-                    makeWorker(options, initial: initial, loop: loop, controlBlock: controlBlock,
+                    makeWorker(options, initial: initial, loop: loop, controlBlock: controlBlock, quotaTable: quotaTable,
                                snapshotPath: paths.snapshot, logger: logger),
                     eventLoop: loop)
                 let binds = initial.source.listeners.map { listener in
@@ -91,17 +93,21 @@ public enum WorkerMain {
     }
 
     private static func makeWorker(_ options: Options, initial: RuntimeConfig, loop: EventLoop, controlBlock: ControlBlock,
-                                   snapshotPath: String, logger: Logger) -> WorkerContext {
+                                   quotaTable: QuotaTable, snapshotPath: String, logger: Logger) -> WorkerContext {
         let store = ConfigStore(initial: initial, eventLoop: loop, controlBlock: controlBlock,
                                 snapshotPath: snapshotPath, logger: logger)
         let pool = UpstreamPool(eventLoop: loop, maxIdlePerOrigin: initial.limits.upstreamMaxIdleConnections)
         let worker = WorkerContext(workerID: options.workerID, eventLoop: loop, configStore: store, pool: pool,
                                    controlBlock: controlBlock, logger: logger, accessLog: options.accessLog)
+        worker.quotaTable = quotaTable
         worker.stats?.set(.activeConnections, 0)
         worker.stats?.set(.configGeneration, initial.generation)
         store.onSwap = { [unowned worker] old, new in
             pool.maxIdlePerOrigin = new.limits.upstreamMaxIdleConnections
             worker.stats?.set(.configGeneration, new.generation)
+            if new.source.quotas.tableSlots != quotaTable.capacity && old.source.quotas.tableSlots != new.source.quotas.tableSlots {
+                logger.warning("quotas.table_slots changes take effect after a restart of tollgate serve", metadata: ["slots": "\(quotaTable.capacity)"])
+            }
             if old.source.listeners != new.source.listeners {
                 logger.warning("listener changes take effect after a restart of tollgate serve; still serving the old listeners")
             }

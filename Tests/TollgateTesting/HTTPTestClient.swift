@@ -131,6 +131,12 @@ public final class HTTPStream: @unchecked Sendable {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
+    /// Hangs up mid-body, as a client that gives up on a stream does.
+    public func close() {
+        done = true
+        socket.close()
+    }
+
     /// The next piece of body (a decoded chunk), or nil at the end of the body.
     public func nextChunk() throws -> [UInt8]? {
         if done { return nil }

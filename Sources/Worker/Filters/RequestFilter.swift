@@ -1,4 +1,5 @@
 import NIOCore
+import SharedState
 import NIOHTTP1
 import TollgateCore
 
@@ -69,8 +70,14 @@ final class RequestContext {
     var stream = false
     var includeUsage = false
     var streamOptionsRange: Range<Int>?
+    var maxTokens: Int?
     /// Set by `ModelAccessFilter`.
     var route: CompiledRoute?
+    /// Set by `QuotaFilter` when the request holds quota; settled once when it ends.
+    var admission: QuotaAdmission?
+    /// The pod's quota table and this worker's column in it (from the worker).
+    var quotaTable: QuotaTable?
+    var quotaWorker = 0
 
     init(head: HTTPRequestHead, body: ByteBuffer, query: String, endpoint: Endpoint, requestID: String, config: RuntimeConfig) {
         self.head = head

@@ -24,6 +24,8 @@ public struct FallbackStateMachine: Sendable {
         case connectFailed(String)
         case connectionReset
         case timeout(TimeoutPhase)
+        /// Not called: the backend's provider is over its own budget (`providers[].budget`).
+        case overBudget(String)
 
         public enum TimeoutPhase: String, Sendable, Equatable {
             case connect
@@ -32,6 +34,7 @@ public struct FallbackStateMachine: Sendable {
 
         var isCapacity: Bool {
             if case .status(let code, _) = self { return code == 429 || code == 503 }
+            if case .overBudget = self { return true }
             return false
         }
 
@@ -51,6 +54,7 @@ public struct FallbackStateMachine: Sendable {
                 return ra.map { "HTTP \(code) (retry-after \($0) ms)" } ?? "HTTP \(code)"
             case .connectFailed(let why): return "connect failed: \(why)"
             case .connectionReset: return "connection reset before a response"
+            case .overBudget(let limit): return "skipped: the provider's budget is exhausted (\(limit))"
             case .timeout(let phase): return "\(phase.rawValue) timeout"
             }
         }

@@ -14,6 +14,8 @@ public final class RuntimeConfig: Sendable {
     let keys: KeyTable
     /// Public model names in config order (for `/v1/models`).
     let modelNames: [String]
+    /// Rate limits, token limits and budgets, compiled for the quota table.
+    let quotaPlan: QuotaPlan
 
     public init(_ config: GatewayConfig, generation: UInt64) throws(RuntimeConfigError) {
         self.generation = generation
@@ -83,6 +85,7 @@ public final class RuntimeConfig: Sendable {
         self.routesByName = routes
         self.modelNames = config.models.map(\.name)
         self.keys = try KeyTable(config.apiKeys, routes: routes)
+        self.quotaPlan = QuotaPlan(config)
     }
 
     /// The route a key's request for `model` walks: the key's override, else the model's own.
@@ -147,6 +150,20 @@ struct CompiledRoute: Sendable {
     let name: String
     let priorities: [[CompiledBackend]]
     let maxAttempts: Int
+
+    /// The largest output limit the catalog gives any backend's model, for quota estimates.
+    var maxOutputTokens: Int? {
+        priorities.joined().compactMap { $0.info?.maxOutputTokens }.max()
+    }
+
+    /// The most expensive input and output prices among the backends (a reservation must
+    /// cover whichever one serves).
+    var highestPrice: GatewayConfig.ModelPrice? {
+        let prices = priorities.joined().compactMap(\.price)
+        guard !prices.isEmpty else { return nil }
+        return .init(inputPerMillion: prices.map(\.inputPerMillion).max() ?? 0,
+                     outputPerMillion: prices.map(\.outputPerMillion).max() ?? 0, cachedInputPerMillion: nil)
+    }
 
     /// Whether some backend may serve `capability`: false only when the catalog knows every
     /// backend's model and none of them has it (an embeddings model asked to chat).

@@ -218,22 +218,31 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
     private func proxy(endpoint: RequestContext.Endpoint, query: String, config: RuntimeConfig) {
         guard let head else { return }
         let request = RequestContext(head: head, body: body, query: query, endpoint: endpoint, requestID: requestID, config: config)
+        request.quotaTable = worker.quotaTable
+        request.quotaWorker = worker.quotaWorker
         let chain = worker.configStore.chain
         chain.run(request, eventLoop: worker.eventLoop) { [weak self] error in
-            guard let self, self.state == .responding else { return }
+            guard let self, self.state == .responding else {
+                request.admission?.settle(.notServed)
+                return
+            }
             self.keyName = request.key?.name
             self.modelName = request.modelName
             if let error {
-                return self.respond(error)
+                // A later filter refused it: the provider was never called.
+                request.admission?.settle(.notServed)
+                return self.respond(error, extraHeaders: request.admission?.headers ?? [])
             }
             guard let route = request.route, let modelRange = request.modelRange, let model = request.modelName else {
+                request.admission?.settle(.notServed)
                 return self.respond(GatewayError(status: 500, type: "server_error", code: "filter_error",
                                                  message: "The request passed the filter chain without a route; this is a gateway bug."))
             }
             let proxied = ProxyExchange.Request(endpoint: endpoint, query: query, clientHead: head, body: request.body,
                                                 modelRange: modelRange, publicModel: model, requestID: self.requestID,
                                                 stream: request.stream, includeUsage: request.includeUsage,
-                                                streamOptionsRange: request.streamOptionsRange)
+                                                streamOptionsRange: request.streamOptionsRange, maxTokens: request.maxTokens,
+                                                admission: request.admission)
             let exchange = ProxyExchange(sink: self, worker: self.worker, config: config, route: route, request: proxied)
             self.exchange = exchange
             exchange.start()

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import SharedState
 import TollgateCore
 
 /// How a relayed response ends on the client connection.
@@ -50,6 +51,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         let includeUsage: Bool
         /// Byte range of the `stream_options` value inside `body`, if present.
         let streamOptionsRange: Range<Int>?
+        var maxTokens: Int? = nil
+        /// The quota this request holds, settled when the exchange ends (nil: no limits apply).
+        var admission: QuotaAdmission? = nil
     }
 
     private enum State {
@@ -76,6 +80,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private var servedStatus = 0
     /// Set when the serving backend's adapter translates its responses.
     private var translator: (any ResponseTranslator)?
+    /// The current attempt's reservation on its provider's budget (`providers[].budget`).
+    private var providerAdmission: QuotaAdmission?
     /// Buffered translation: the upstream body collected so far.
     private var collected: ByteBuffer?
     private var collectedHead: HTTPResponseHead?
@@ -136,9 +142,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             // backend's, so answer now rather than fall back.
             state = .finished
             deadline = nil
+            settleQuota(.notServed)
             sink.sendError(error, attempts: machine.attempts)
             return
         }
+        guard reserveProviderBudget(backend) else { return }
         state = .connecting(ref)
         attemptToken += 1
         let token = attemptToken
@@ -224,13 +232,48 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         }
         state = .idle
         deadline = nil
+        providerAdmission?.settle(.notServed)
+        providerAdmission = nil
         machine.attemptFailed(failure)
         advance()
+    }
+
+    /// Quota-aware routing: a backend whose provider is over budget is skipped like a failed
+    /// attempt (without calling it); otherwise the attempt reserves its estimate there.
+    private func reserveProviderBudget(_ backend: CompiledBackend) -> Bool {
+        providerAdmission?.settle(.notServed)
+        providerAdmission = nil
+        guard let limits = config.quotaPlan.byProvider[backend.provider.name], let table = worker.quotaTable else { return true }
+        let estimate = request.admission?.estimate
+            ?? QuotaEstimate.usage(bodyBytes: request.body.readableBytes, maxTokens: request.maxTokens, endpoint: request.endpoint, route: route)
+        let charges = limits.map { QuotaCharge($0, cost: estimate[$0.definition.unit]) }
+        switch table.acquire(charges, worker: worker.quotaWorker, onTableFull: config.quotaPlan.onTableFull) {
+        case .admitted(let reservation):
+            providerAdmission = QuotaAdmission(table: table, reservation: reservation, estimate: estimate)
+            return true
+        case .rejected(let rejection):
+            attemptFailed(.overBudget(limits[rejection.index].name), backend: backend)
+            return false
+        }
+    }
+
+    /// Settles the request's quota and the serving provider's budget (each exactly once).
+    private func settleQuota(_ outcome: QuotaAdmission.Outcome) {
+        request.admission?.settle(outcome)
+        providerAdmission?.settle(outcome)
+        providerAdmission = nil
+    }
+
+    /// What a response that ended consumed, as far as the exchange knows.
+    private func servedOutcome(_ backend: CompiledBackend) -> QuotaAdmission.Outcome {
+        if let usage = translator?.usage { return .served(usage, backend.price) }
+        return servedStatus >= 400 ? .notServed : .unknown
     }
 
     private func fail(_ exhaustion: FallbackStateMachine.Exhaustion) {
         state = .finished
         deadline = nil
+        settleQuota(.notServed)
         var tried: [String] = []
         var attemptsJSON: [String] = []
         for record in exhaustion.records {
@@ -330,6 +373,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         headers.add(name: "x-request-id", value: request.requestID)
         headers.add(name: "x-tollgate-backend", value: backend.id)
         headers.add(name: "x-tollgate-attempts", value: String(machine.attempts))
+        if let admission = request.admission {
+            for (name, value) in admission.headers { headers.add(name: name, value: value) }
+        }
         if !sink.clientKeepAlive {
             headers.add(name: "connection", value: "close")
         }
@@ -353,6 +399,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 state = .finished
                 deadline = nil
                 let backend = route.backend(ref)
+                settleQuota(.unknown)
                 worker.logger.warning("upstream response too large to translate", metadata: [
                     "request_id": "\(request.requestID)", "backend": "\(backend.id)", "limit": "\(config.limits.maxResponseCollectBytes)",
                 ])
@@ -388,6 +435,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 if !tail.isEmpty { sink.sendBody(ByteBuffer(bytes: tail)) }
             }
         }
+        settleQuota(servedOutcome(route.backend(ref)))
         sink.flushClient()
         sink.exchangeFinished(status: servedStatus, backend: route.backend(ref).id, attempts: machine.attempts, ending: .complete)
     }
@@ -430,7 +478,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 attemptFailed(.connectionReset, backend: route.backend(ref))
                 return
             }
-            abortMidResponse(reason: "upstream connection failed mid-response: \(Self.describe(error))", backend: route.backend(ref).id)
+            abortMidResponse(reason: "upstream connection failed mid-response: \(Self.describe(error))", backend: route.backend(ref))
         default:
             break
         }
@@ -472,9 +520,13 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     /// The client went away: release everything, never pool a half-read connection.
     func clientClosed() {
         switch state {
-        case .waitingHead(_, let conn), .streaming(_, let conn):
+        case .waitingHead(let ref, let conn), .streaming(let ref, let conn):
             conn.close()
-        default:
+            // The upstream may have generated (and billed) part of it: keep what is known.
+            settleQuota(servedOutcome(route.backend(ref)))
+        case .idle, .connecting:
+            settleQuota(.notServed)
+        case .finished:
             break
         }
         attemptToken += 1
@@ -496,7 +548,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 return
             }
             abortMidResponse(reason: "upstream sent nothing for \(config.limits.upstreamIdleTimeoutMs) ms mid-response",
-                             backend: route.backend(ref).id)
+                             backend: route.backend(ref))
         default:
             self.deadline = nil
         }
@@ -505,9 +557,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     /// Bytes already reached the client, so there is no falling back: an event stream ends
     /// well-formed with an error event the SDKs raise on (and no `[DONE]`); any other body is
     /// cut with the connection, so the client sees a truncated body, never a silently short one.
-    private func abortMidResponse(reason: String, backend: String) {
+    private func abortMidResponse(reason: String, backend served: CompiledBackend) {
+        let backend = served.id
         state = .finished
         deadline = nil
+        settleQuota(servedOutcome(served))
         worker.stats?.add(.upstreamFailures)
         worker.logger.warning("response aborted", metadata: [
             "request_id": "\(request.requestID)", "backend": "\(backend)", "reason": "\(reason)",

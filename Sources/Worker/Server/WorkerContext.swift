@@ -15,6 +15,10 @@ final class WorkerContext: @unchecked Sendable {
     let pool: UpstreamPool
     let stats: WorkerStats?
     let controlBlock: ControlBlock?
+    /// The pod's quota table (nil only in tests that build a worker without one).
+    var quotaTable: QuotaTable?
+    /// This worker's column in the quota table (concurrency counts per worker).
+    var quotaWorker: Int { quotaTable.map { workerID % $0.workerColumns } ?? 0 }
     let logger: Logger
     let accessLog: Bool
     /// Backend id → until when it asked not to be called (`retry-after`).

@@ -11,6 +11,8 @@ struct RequestParsingFilter: RequestFilter {
         var stream: Bool
         var includeUsage = false
         var streamOptionsRange: Range<Int>?
+        /// `max_tokens` (both fronts) or `max_completion_tokens` (OpenAI), for quota estimates.
+        var maxTokens: Int?
     }
 
     init(config: RuntimeConfig) {}
@@ -30,6 +32,7 @@ struct RequestParsingFilter: RequestFilter {
                 return .failure(.badRequest("The model parameter must be a non-empty string.", code: "invalid_model", param: "model"))
             }
             var parsed = Parsed(model: name, modelRange: member.value, stream: index.bool("stream", in: raw) ?? false)
+            parsed.maxTokens = index.int("max_tokens", in: raw) ?? index.int("max_completion_tokens", in: raw)
             if let options = index.member("stream_options", in: raw) {
                 parsed.streamOptionsRange = options.value
                 if options.kind == .object, let nested = try? JSONScanner.scanObject(raw, in: options.value) {
@@ -45,6 +48,7 @@ struct RequestParsingFilter: RequestFilter {
             context.stream = p.stream
             context.includeUsage = p.includeUsage
             context.streamOptionsRange = p.streamOptionsRange
+            context.maxTokens = p.maxTokens
             return .proceed
         case .failure(let error):
             return .respond(error)

@@ -1,0 +1,83 @@
+import Config
+import SharedState
+import TollgateCore
+
+/// Admission: reserves the request's estimated cost in every limit that applies to its key,
+/// the key's team, the model and the key × model pair, all or nothing, in the pod's shared
+/// quota table (a few atomic operations, no syscall, no lock). Over a limit: 429 in the front's
+/// error format with `retry-after` and OpenAI's `x-ratelimit-*` headers; over a dollar budget,
+/// the distinct code `budget_exceeded`. The reservation rides on the request and is settled
+/// with the real usage when the request ends (`QuotaAdmission`).
+struct QuotaFilter: RequestFilter {
+    let name = "quota"
+    private let plan: QuotaPlan
+
+    init(config: RuntimeConfig) {
+        plan = config.quotaPlan
+    }
+
+    func onRequest(_ context: RequestContext) -> FilterResult {
+        guard !plan.isEmpty, let table = context.quotaTable, let key = context.key, let model = context.modelName,
+              let route = context.route else { return .proceed }
+        let limits = plan.limits(key: key.name, model: model)
+        guard !limits.isEmpty else { return .proceed }
+        let estimate = QuotaEstimate.usage(bodyBytes: context.body.readableBytes, maxTokens: context.maxTokens,
+                                           endpoint: context.endpoint, route: route)
+        let charges = limits.map { QuotaCharge($0, cost: estimate[$0.definition.unit]) }
+        switch table.acquire(charges, worker: context.quotaWorker, onTableFull: plan.onTableFull) {
+        case .admitted(let reservation):
+            context.admission = QuotaAdmission(table: table, reservation: reservation, estimate: estimate)
+            return .proceed
+        case .rejected(let rejection):
+            return .respond(Self.error(rejection, limit: limits[rejection.index], estimate: estimate))
+        }
+    }
+
+    static func error(_ rejection: QuotaRejection, limit: QuotaLimit, estimate: QuotaUsage) -> GatewayError {
+        let status = rejection.status
+        let scope = Self.describe(scope: limit.scope)
+        let budget = status.unit == .microUSD
+        var message: String
+        let code: String
+        let type: String
+        switch rejection.reason {
+        case .limitExceeded:
+            let what = budget ? "Budget exhausted" : "Rate limit reached"
+            let amounts = budget
+                ? "limit $\(RateLimitHeaders.usd(status.limit)), remaining $\(RateLimitHeaders.usd(status.remaining)), this request needs up to $\(RateLimitHeaders.usd(estimate.microUSD))"
+                : "limit \(status.limit), remaining \(status.remaining), this request needs \(estimate[status.unit] == 0 ? 1 : estimate[status.unit])"
+            message = "\(what) for \(scope) (\(limit.name): \(amounts))."
+            if let seconds = rejection.retryAfterSeconds {
+                message += " Try again in \(RateLimitHeaders.duration(nanoseconds: seconds * 1_000_000_000))."
+            } else {
+                message += " This request is larger than the limit allows at all; lower max_tokens or the prompt."
+            }
+            code = budget ? "budget_exceeded" : "rate_limit_exceeded"
+            type = budget ? "insufficient_quota" : (status.unit == .tokens ? "tokens" : "requests")
+        case .clusterSyncUnavailable:
+            message = "The cluster-wide limit \(limit.name) for \(scope) cannot be checked (its Redis is unreachable) and is configured to fail closed."
+            code = "quota_unavailable"
+            type = "requests"
+        case .tableFull:
+            message = "The gateway's quota table is full and configured to fail closed; the limit \(limit.name) for \(scope) cannot be tracked."
+            code = "quota_unavailable"
+            type = "requests"
+        }
+        var error = GatewayError(status: 429, type: type, code: code, message: message)
+        if let seconds = rejection.retryAfterSeconds {
+            error.headers.append(("retry-after", String(max(1, seconds))))
+        }
+        error.headers += RateLimitHeaders.headers(for: [status])
+        return error
+    }
+
+    /// `key:app|model:gpt-4o` → `API key 'app' on model 'gpt-4o'`.
+    static func describe(scope: String) -> String {
+        scope.split(separator: "|").map { part -> String in
+            let pieces = part.split(separator: ":", maxSplits: 1)
+            guard pieces.count == 2 else { return String(part) }
+            let kind = ["key": "API key", "team": "team", "model": "model", "provider": "provider"][String(pieces[0])] ?? String(pieces[0])
+            return "\(kind) '\(pieces[1])'"
+        }.joined(separator: " on ")
+    }
+}

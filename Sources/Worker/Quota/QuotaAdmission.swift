@@ -1,0 +1,42 @@
+import Config
+import SharedState
+
+/// The quota one request holds: the reservation `QuotaFilter` took, settled exactly once when
+/// the request ends, whichever way it ends (response complete, client gone, upstream failed,
+/// refused by a later filter). The reservation itself refuses a second settlement too.
+final class QuotaAdmission {
+    /// How a request ended, as far as its consumption is concerned.
+    enum Outcome {
+        /// No upstream served it (refused by a filter, every backend failed before answering):
+        /// the request counts, tokens and dollars are refunded.
+        case notServed
+        /// Served, with the usage the provider reported, priced at the serving backend.
+        case served(Usage, GatewayConfig.ModelPrice?)
+        /// Served, but its usage is unknown (a stream cut short, a body relayed unread): the
+        /// estimate stays charged, the safe side for a budget.
+        case unknown
+    }
+
+    let table: QuotaTable
+    let reservation: QuotaReservation
+    let estimate: QuotaUsage
+
+    init(table: QuotaTable, reservation: QuotaReservation, estimate: QuotaUsage) {
+        self.table = table
+        self.reservation = reservation
+        self.estimate = estimate
+    }
+
+    /// OpenAI's `x-ratelimit-*` headers for the limits this request passed.
+    var headers: [(String, String)] { RateLimitHeaders.headers(for: reservation.statuses) }
+
+    func settle(_ outcome: Outcome) {
+        let actual: QuotaUsage
+        switch outcome {
+        case .notServed: actual = QuotaUsage(requests: 1, tokens: 0, microUSD: 0)
+        case .served(let usage, let price): actual = QuotaEstimate.actual(usage, price: price)
+        case .unknown: actual = estimate
+        }
+        table.settle(reservation, actual: actual)
+    }
+}
