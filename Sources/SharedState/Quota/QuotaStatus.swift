@@ -37,6 +37,13 @@ public struct QuotaRejection: Sendable, Hashable {
     /// Nanoseconds until the same request could pass; `nil` = never (its cost exceeds the limit).
     public var retryAfterNanoseconds: UInt64?
 
+    public init(reason: Reason, index: Int, status: QuotaStatus, retryAfterNanoseconds: UInt64?) {
+        self.reason = reason
+        self.index = index
+        self.status = status
+        self.retryAfterNanoseconds = retryAfterNanoseconds
+    }
+
     /// `retry-after` in whole seconds, rounded up (nil = never; send no header and a clear error).
     public var retryAfterSeconds: UInt64? {
         retryAfterNanoseconds.map { ($0 + 999_999_999) / 1_000_000_000 }
