@@ -39,7 +39,7 @@ wait_http() { # url name
   exit 1
 }
 
-MOCK_PORT=$(free_port); NGINX_PORT=$(free_port); TG_PORT=$(free_port)
+MOCK_PORT=$(free_port); NGINX_PORT=$(free_port); TG_PORT=$(free_port); TGL_PORT=$(free_port)
 KEY_HASH="sha256:$(printf %s tg-bench-key | sha256sum | cut -d' ' -f1)"
 
 "$BIN" mock-provider --host 127.0.0.1 --port "$MOCK_PORT" --threads 1 >"$DIR/mock.log" 2>&1 &
@@ -58,8 +58,21 @@ sed -e "s/@MOCK_PORT@/$MOCK_PORT/g" -e "s/@LISTEN_PORT@/$TG_PORT/g" -e "s/@KEY_H
 PIDS+=($!)
 wait_http "http://127.0.0.1:$TG_PORT/readyz" tollgate
 
+# The same gateway with quotas on: every request is admitted against a request, a token and a
+# dollar limit of its key and a token limit of its model (limits high enough never to refuse),
+# all in one shared-memory slot set that both workers contend on, and settled at the end.
+sed -e "s/@MOCK_PORT@/$MOCK_PORT/g" -e "s/@LISTEN_PORT@/$TGL_PORT/g" -e "s/@KEY_HASH@/$KEY_HASH/g" \
+  perf/bench.yaml.template >"$DIR/tollgate-limits.yaml"
+cat >>"$DIR/tollgate-limits.yaml" <<'YAML'
+    limits: {requests_per_minute: 100M, tokens_per_minute: 100B, usd_per_day: 1000000}
+YAML
+sed -i -e 's/^    provider: mock$/    provider: mock\n    limits: {tokens_per_minute: 100B}/' "$DIR/tollgate-limits.yaml"
+"$BIN" serve --config "$DIR/tollgate-limits.yaml" --workers "$WORKERS" --run-dir "$DIR/run-limits" >"$DIR/tollgate-limits.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$TGL_PORT/readyz" tollgate-limits
+
 # Sanity: every target answers the workload with 200 before it is measured.
-for target in "mock:$MOCK_PORT" "nginx:$NGINX_PORT" "tollgate:$TG_PORT"; do
+for target in "mock:$MOCK_PORT" "nginx:$NGINX_PORT" "tollgate:$TG_PORT" "tollgate_limits:$TGL_PORT"; do
   name=${target%%:*}; port=${target##*:}
   code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/chat/completions" \
     -H 'Authorization: Bearer tg-bench-key' -H 'Content-Type: application/json' \
@@ -74,6 +87,7 @@ run_wrk() { # name port
 run_wrk mock "$MOCK_PORT"
 run_wrk nginx "$NGINX_PORT"
 run_wrk tollgate "$TG_PORT"
+run_wrk tollgate_limits "$TGL_PORT"
 [ -n "${BENCH_DEBUG:-}" ] && cat "$DIR/tollgate.wrk" "$DIR/nginx.wrk"
 
 mkdir -p perf/results
@@ -97,24 +111,31 @@ def parse(name):
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
     return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "requests": total, "errors": errors}
 
-res = {n: parse(n) for n in ("mock", "nginx", "tollgate")}
+names = ("mock", "nginx", "tollgate", "tollgate_limits")
+res = {n: parse(n) for n in names}
 ratio = {
     "rps": res["tollgate"]["rps"] / res["nginx"]["rps"],
     "p50": res["tollgate"]["p50_ms"] / res["nginx"]["p50_ms"],
     "p99": res["tollgate"]["p99_ms"] / res["nginx"]["p99_ms"],
 }
+limits_ratio = {
+    "rps": res["tollgate_limits"]["rps"] / res["tollgate"]["rps"],
+    "p50": res["tollgate_limits"]["p50_ms"] / res["tollgate"]["p50_ms"],
+    "p99": res["tollgate_limits"]["p99_ms"] / res["tollgate"]["p99_ms"],
+}
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 meta = {"timestamp": stamp, "commit": commit, "nproc": os.cpu_count(), "kernel": platform.release(),
         "wrk": {"threads": int(threads), "connections": int(conns), "duration": duration},
         "tollgate_workers": int(workers), "nginx_workers": int(workers), "streaming": stream == "1"}
-doc = {"meta": meta, "results": res, "tollgate_over_nginx": ratio}
+doc = {"meta": meta, "results": res, "tollgate_over_nginx": ratio, "limits_on_over_off": limits_ratio}
 lines = [f"# Benchmark {stamp} (commit {commit}, {'streaming' if stream == '1' else 'non-streaming'} chat completions)", "",
          f"wrk -t{threads} -c{conns} -d{duration}; Tollgate and nginx with {workers} workers; {os.cpu_count()} CPUs shared by everything.", "",
          "| target | req/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
-for n in ("mock", "nginx", "tollgate"):
+for n in names:
     r = res[n]
     lines.append(f"| {n} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['errors']} |")
-lines += ["", f"Tollgate / nginx: throughput {ratio['rps']:.2f}x, p50 {ratio['p50']:.2f}x, p99 {ratio['p99']:.2f}x", ""]
+lines += ["", f"Tollgate / nginx: throughput {ratio['rps']:.2f}x, p50 {ratio['p50']:.2f}x, p99 {ratio['p99']:.2f}x",
+          f"Tollgate with quotas / without: throughput {limits_ratio['rps']:.2f}x, p50 {limits_ratio['p50']:.2f}x, p99 {limits_ratio['p99']:.2f}x", ""]
 open(f"perf/results/{stamp}.json", "w").write(json.dumps(doc, indent=2) + "\n")
 open(f"perf/results/{stamp}.md", "w").write("\n".join(lines))
 print("\n".join(lines))
