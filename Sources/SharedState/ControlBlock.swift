@@ -14,7 +14,7 @@ import CTollgate
 /// report the whole pod. Everything is fixed-width and updated with atomics only, so a process
 /// killed mid-update cannot leave a lock held.
 ///
-/// Layout (little-endian, version 1):
+/// Layout (little-endian, version 2: quota rejection counters added to the slots):
 /// ```
 /// 0   magic "TGSHM\0\0\0"      8 bytes
 /// 8   layout version           u32
@@ -29,7 +29,7 @@ import CTollgate
 /// ```
 public final class ControlBlock: @unchecked Sendable {
     public static let magic: UInt64 = 0x0000_004D_4853_4754  // "TGSHM\0\0\0" little-endian
-    public static let layoutVersion: UInt32 = 1
+    public static let layoutVersion: UInt32 = 2
     static let headerSize = 64
 
     /// Errors naming the file and what is wrong with it.

@@ -14,6 +14,10 @@ public struct WorkerStats: @unchecked Sendable {
         case upstreamAttempts
         case upstreamFailures
         case fallbacks
+        /// Requests refused with 429 by a rate, token or concurrency limit.
+        case quotaRejected
+        /// Requests refused with 429 by a dollar budget.
+        case budgetRejected
         case activeConnections
         case configGeneration
         case pid
@@ -28,6 +32,8 @@ public struct WorkerStats: @unchecked Sendable {
             case .upstreamAttempts: return "tollgate_upstream_attempts_total"
             case .upstreamFailures: return "tollgate_upstream_failures_total"
             case .fallbacks: return "tollgate_fallbacks_total"
+            case .quotaRejected: return "tollgate_quota_rejected_total"
+            case .budgetRejected: return "tollgate_budget_rejected_total"
             case .activeConnections: return "tollgate_active_connections"
             case .configGeneration: return "tollgate_worker_config_generation"
             case .pid: return "tollgate_worker_pid"

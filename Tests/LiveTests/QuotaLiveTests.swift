@@ -62,6 +62,12 @@ import TollgateTesting
                                                 headers: auth() + [("anthropic-version", "2023-06-01")])
         #expect(anthropic.status == 429)
         #expect((try anthropic.json()["error"] as? [String: Any])?["type"] as? String == "rate_limit_error")
+
+        let metrics = try h.client().request("GET", "/metrics").bodyString
+        let rejected = metrics.split(separator: "\n").filter { $0.hasPrefix("tollgate_quota_rejected_total{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +)
+        #expect(rejected == 2, "\(metrics)")
+        #expect(metrics.contains("tollgate_quota_slots_in_use 1\n"), "one key, one limit, one slot")
     }
 
     @Test func tokenLimitsReserveMaxTokensAndRefuseWhatCanNeverFit() throws {

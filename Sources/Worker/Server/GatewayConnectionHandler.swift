@@ -229,6 +229,9 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
             self.keyName = request.key?.name
             self.modelName = request.modelName
             if let error {
+                if error.status == 429 {
+                    self.worker.stats?.add(error.code == "budget_exceeded" ? .budgetRejected : .quotaRejected)
+                }
                 // A later filter refused it: the provider was never called.
                 request.admission?.settle(.notServed)
                 return self.respond(error, extraHeaders: request.admission?.headers ?? [])

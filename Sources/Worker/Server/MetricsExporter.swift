@@ -18,6 +18,14 @@ enum MetricsExporter {
                 out += "\(counter.metricName){worker=\"\(slot)\"} \(stats.value(counter))\n"
             }
         }
+        if let table = worker.quotaTable {
+            for stat in QuotaTable.Stat.allCases {
+                out += "# TYPE \(stat.metricName) \(stat == .slotsInUse ? "gauge" : "counter")\n"
+                out += "\(stat.metricName) \(table.statistic(stat))\n"
+            }
+            out += "# TYPE tollgate_quota_table_slots gauge\ntollgate_quota_table_slots \(table.capacity)\n"
+            out += "# TYPE tollgate_quota_cluster_sync_state gauge\ntollgate_quota_cluster_sync_state \(table.clusterSyncState.rawValue)\n"
+        }
         return out
     }
 }
