@@ -68,6 +68,23 @@ import TollgateCore
         }
         let raw = Array("data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: {\"usage\":{}}\n\n".utf8)
         #expect(raw.withUnsafeBytes { OpenAIUsageMeter.rawPrefixLength($0) } == 30)
+        let spaced = Array("data: {\"usage\":null}\n\ndata: {\"usage\": {\"prompt_tokens\":1}}\n\n".utf8)
+        #expect(spaced.withUnsafeBytes { OpenAIUsageMeter.rawPrefixLength($0) } == 22, "null is skipped, a spaced object stops")
+        let done = Array("data: {\"usage\":null}\n\ndata: [DONE]\n\n".utf8)
+        #expect(done.withUnsafeBytes { OpenAIUsageMeter.rawPrefixLength($0) } == 22)
+        let cut = Array("data: {\"a\":1}\n\ndata: {\"usage\":".utf8)
+        #expect(cut.withUnsafeBytes { OpenAIUsageMeter.rawPrefixLength($0) } == 15, "a usage key cut at the end of a read is treated as an object")
+    }
+
+    /// Events that need no inspection leave as the very buffer that came in (no copy).
+    @Test func plainChunksAreRelayedWithoutACopy() {
+        let meter = OpenAIUsageMeter(price: nil, forwardUsageChunk: false)
+        let chunk = ByteBuffer(string: "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":null}\n\n")
+        let out = meter.relayChunk(chunk)
+        #expect(out == chunk)
+        let a = chunk.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        let b = out.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(a == b, "same storage")
     }
 
     @Test func streamedChatAsksUpstreamForUsage() throws {

@@ -1,6 +1,10 @@
 #ifndef CTOLLGATE_H
 #define CTOLLGATE_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <string.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -38,6 +42,12 @@ static inline uint64_t tg_atomic_load_seqcst_u64(const volatile uint64_t *p) {
 }
 static inline bool tg_atomic_cas_seqcst_u64(volatile uint64_t *p, uint64_t *expected, uint64_t desired) {
     return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/// glibc's `memmem` (a GNU extension Swift's Glibc module does not export): the vectorised
+/// substring search the streaming usage meter runs over every relayed byte.
+static inline const void *tg_memmem(const void *haystack, size_t haystack_len, const void *needle, size_t needle_len) {
+    return memmem(haystack, haystack_len, needle, needle_len);
 }
 
 /// Asks the kernel to send `sig` to this process when its parent dies, so workers never

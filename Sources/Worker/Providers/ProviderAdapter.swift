@@ -65,6 +65,9 @@ protocol ResponseTranslator: AnyObject {
     func mode(status: Int, headers: HTTPHeaders) -> TranslationMode
     /// Streaming: translated bytes for a piece of upstream body (possibly empty).
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8]
+    /// Streaming, as the proxy calls it: the bytes to send for a piece of upstream body. A
+    /// translator that mostly relays can return (a slice of) `buffer` itself, sparing a copy.
+    func relayChunk(_ buffer: ByteBuffer) -> ByteBuffer
     /// Streaming: bytes to send after the upstream body ended (e.g. `data: [DONE]`).
     func finishStream() -> [UInt8]
     /// Buffered: the client's status and body for the whole upstream body.
@@ -77,6 +80,11 @@ protocol ResponseTranslator: AnyObject {
 
 extension ResponseTranslator {
     var relaysWhenTooLarge: Bool { false }
+
+    func relayChunk(_ buffer: ByteBuffer) -> ByteBuffer {
+        let out = translateChunk(buffer)
+        return out.isEmpty ? ByteBuffer() : ByteBuffer(bytes: out)
+    }
 }
 
 enum TranslationMode {

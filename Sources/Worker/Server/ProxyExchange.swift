@@ -410,8 +410,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             return
         }
         if let translator {
-            let out = translator.translateChunk(buffer)
-            if !out.isEmpty { sink.sendBody(ByteBuffer(bytes: out)) }
+            let out = translator.relayChunk(buffer)
+            if out.readableBytes > 0 { sink.sendBody(out) }
             return
         }
         sink.sendBody(buffer)

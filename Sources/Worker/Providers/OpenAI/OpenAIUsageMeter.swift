@@ -1,3 +1,4 @@
+import CTollgate
 import Config
 import NIOCore
 import NIOHTTP1
@@ -45,20 +46,35 @@ final class OpenAIUsageMeter: ResponseTranslator {
         return (status, body)
     }
 
-    func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
-        // Fast path: whole events before the first one that can carry usage or end the stream
-        // are relayed as they came, without parsing; only the tail goes through the parser.
-        var out: [UInt8] = []
-        out.reserveCapacity(buffer.readableBytes + 16)
-        var rest = buffer
+    /// Zero-copy for the common piece: complete events that carry no usage object and no
+    /// `[DONE]` go out as the very buffer that came in.
+    func relayChunk(_ buffer: ByteBuffer) -> ByteBuffer {
         if parser.isAtBoundary {
             let raw = buffer.withUnsafeReadableBytes { Self.rawPrefixLength($0) }
-            if raw > 0, let prefix = rest.readBytes(length: raw) {
-                out += prefix
+            if raw == buffer.readableBytes { return buffer }
+            if raw > 0 {
+                var head = buffer.getSlice(at: buffer.readerIndex, length: raw)!
+                let tail = buffer.getSlice(at: buffer.readerIndex + raw, length: buffer.readableBytes - raw)!
+                let rest = parsed(tail)
+                if !rest.isEmpty { head.writeBytes(rest) }
+                return head
             }
         }
-        guard rest.readableBytes > 0 else { return out }
-        for event in parser.feed(rest.readableBytesView) {
+        let out = parsed(buffer)
+        return out.isEmpty ? ByteBuffer() : ByteBuffer(bytes: out)
+    }
+
+    func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
+        let out = relayChunk(buffer)
+        return Array(out.readableBytesView)
+    }
+
+    /// The events of `buffer` through the parser: the usage chunk read (and dropped when the
+    /// client did not ask for it), `[DONE]` preceded by the usage comment.
+    private func parsed(_ buffer: ByteBuffer) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(buffer.readableBytes + 16)
+        for event in parser.feed(buffer.readableBytesView) {
             if event.isDone {
                 if let usage { out += usage.streamComment(price) }
                 out += Array("data: [DONE]\n\n".utf8)
@@ -89,10 +105,26 @@ final class OpenAIUsageMeter: ResponseTranslator {
     func finishStream() -> [UInt8] { [] }
 
     /// How many leading bytes are complete events that need no inspection: up to the last
-    /// event boundary (`\n\n`) before the first `"usage":{`, `"usage": {` or `[DONE]`.
+    /// event boundary (`\n\n`) before the first usage object (`"usage":{`, spaces allowed) or
+    /// `[DONE]`. One vectorised pass: `"usage":` occurs in every chunk of a stream that asked
+    /// for usage (as `null`), each hit costs a byte look; `[DONE]` is the stream's last event,
+    /// so only the buffer's tail can hold it.
     static func rawPrefixLength(_ raw: UnsafeRawBufferPointer) -> Int {
-        let limit = min(firstIndex(of: #""usage":{"#, in: raw) ?? raw.count, firstIndex(of: #""usage": {"#, in: raw) ?? raw.count,
-                        firstIndex(of: "[DONE]", in: raw) ?? raw.count)
+        var limit = raw.count
+        var from = 0
+        while from < raw.count, let hit = firstIndex(of: #""usage":"#, in: UnsafeRawBufferPointer(rebasing: raw[from...])) {
+            var j = from + hit + 8
+            while j < raw.count && raw[j] == 0x20 { j += 1 }
+            if j >= raw.count || raw[j] == UInt8(ascii: "{") {
+                limit = from + hit
+                break
+            }
+            from = j
+        }
+        let tail = max(0, limit - 32)
+        if let done = firstIndex(of: "[DONE]", in: UnsafeRawBufferPointer(rebasing: raw[tail..<limit])) {
+            limit = tail + done
+        }
         var i = limit - 1
         while i >= 1 {
             if raw[i] == 0x0A && raw[i - 1] == 0x0A { return i + 1 }
@@ -101,20 +133,11 @@ final class OpenAIUsageMeter: ResponseTranslator {
         return 0
     }
 
+    /// glibc's `memmem` (vectorised): this runs over every streamed byte, three needles each.
     static func firstIndex(of needle: StaticString, in raw: UnsafeRawBufferPointer) -> Int? {
-        let n = needle.utf8CodeUnitCount
-        guard raw.count >= n else { return nil }
-        let p = needle.utf8Start
-        var i = 0
-        while i <= raw.count - n {
-            if raw[i] == p[0] {
-                var k = 1
-                while k < n && raw[i + k] == p[k] { k += 1 }
-                if k == n { return i }
-            }
-            i += 1
-        }
-        return nil
+        guard let base = raw.baseAddress, raw.count >= needle.utf8CodeUnitCount else { return nil }
+        guard let hit = tg_memmem(base, raw.count, needle.utf8Start, needle.utf8CodeUnitCount) else { return nil }
+        return base.distance(to: UnsafeRawPointer(hit))
     }
 
     /// `usage.prompt_tokens`, `completion_tokens` and `prompt_tokens_details.cached_tokens`.
