@@ -16,7 +16,7 @@ struct ConfigCompiler {
         self.environment = environment
     }
 
-    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "pricing"]
+    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "pricing", "waf"]
 
     mutating func compile(_ root: Node) -> GatewayConfig? {
         guard let top = reader.mapping(root, "", allowed: Self.topLevelKeys, required: ["version", "listeners", "providers", "models"]) else {
@@ -33,8 +33,10 @@ struct ConfigCompiler {
         let keys = compileKeys(top["api_keys"], models: models.map(\.name), routes: declaredRoutes + routes.map(\.name))
         let mock = compileMock(top["mock_provider"])
         let pricing = compilePricing(top["pricing"])
-        return GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
-                             models: models, routes: routes, apiKeys: keys, mockProvider: mock, pricing: pricing)
+        var config = GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
+                                   models: models, routes: routes, apiKeys: keys, mockProvider: mock, pricing: pricing)
+        config.waf = compileWAF(top["waf"])
+        return config
     }
 
     // MARK: - Sections

@@ -18,6 +18,8 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
     public var mockProvider: MockProviderSettings?
     /// Upstream model → price: the built-in catalog with the config's `pricing:` on top.
     public var pricing: [String: ModelPrice]
+    /// The optional ModSecurity + OWASP CRS filter (off unless `waf.enabled`).
+    public var waf = WAFConfig()
 
     public init(
         version: Int = 1,
