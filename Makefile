@@ -12,6 +12,11 @@ RELEASE_BIN = .build/release/tollgate
 RUN_DEPS   = curl:curl
 TEST_DEPS  = curl:curl python3:python3 openssl:openssl
 BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl
+# Packages without a command, checked by a file they install: the WAF module links
+# libmodsecurity (build time, so `run` needs it too) and the tests load the OWASP CRS.
+RUN_FILE_DEPS  = /usr/include/modsecurity/modsecurity.h:libmodsecurity-dev
+TEST_FILE_DEPS = /usr/include/modsecurity/modsecurity.h:libmodsecurity-dev \
+                 /usr/share/modsecurity-crs/rules/REQUEST-949-BLOCKING-EVALUATION.conf:modsecurity-crs
 
 .PHONY: run test bench build build-debug deps-run deps-test deps-bench check-swift clean help
 
@@ -34,11 +39,24 @@ define install_missing
 	fi
 endef
 
+# install_missing_files PATH:PKG ... — apt-get installs the packages whose file is missing.
+define install_missing_files
+	@missing=""; for pair in $(1); do file=$${pair%%:*}; pkg=$${pair##*:}; \
+	  [ -e $$file ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
 deps-run:
 	$(call install_missing,$(RUN_DEPS))
+	$(call install_missing_files,$(RUN_FILE_DEPS))
 
 deps-test:
 	$(call install_missing,$(TEST_DEPS))
+	$(call install_missing_files,$(TEST_FILE_DEPS))
 	@python3 scripts/ensure-sdks.py
 
 deps-bench:
@@ -56,7 +74,7 @@ run: deps-run build
 test: deps-test build-debug
 	$(SWIFT) test --skip-build --parallel
 
-bench: deps-bench build
+bench: deps-bench deps-run build
 	@TOLLGATE_BIN=$(RELEASE_BIN) perf/bench.sh
 
 clean:
