@@ -8,15 +8,14 @@ CONFIG     ?= examples/quickstart.yaml
 WORKERS    ?= 2
 RELEASE_BIN = .build/release/tollgate
 
-# Debian packages each target needs (checked by command, installed only when missing).
-RUN_DEPS   = curl:curl
-TEST_DEPS  = curl:curl python3:python3 openssl:openssl
-BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl
-# Packages without a command, checked by a file they install: the WAF module links
-# libmodsecurity (build time, so `run` needs it too) and the tests load the OWASP CRS.
-RUN_FILE_DEPS  = /usr/include/modsecurity/modsecurity.h:libmodsecurity-dev
-TEST_FILE_DEPS = /usr/include/modsecurity/modsecurity.h:libmodsecurity-dev \
-                 /usr/share/modsecurity-crs/rules/REQUEST-949-BLOCKING-EVALUATION.conf:modsecurity-crs
+# Debian packages each target needs, installed only when missing: checked by command, or by
+# a file the package installs when it has no command (an absolute path). The WAF module links
+# libmodsecurity at build time, so `run` needs it too; the tests load the OWASP CRS.
+MODSEC_DEV = /usr/include/modsecurity/modsecurity.h:libmodsecurity-dev
+CRS_RULES  = /usr/share/modsecurity-crs/rules/REQUEST-949-BLOCKING-EVALUATION.conf:modsecurity-crs
+RUN_DEPS   = curl:curl $(MODSEC_DEV)
+TEST_DEPS  = curl:curl python3:python3 openssl:openssl $(MODSEC_DEV) $(CRS_RULES)
+BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl $(MODSEC_DEV)
 
 .PHONY: run test bench build build-debug deps-run deps-test deps-bench check-swift clean help
 
@@ -28,21 +27,11 @@ help:
 check-swift:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "error: the Swift toolchain (6.2+) is not on PATH; install it from swift.org and retry" >&2; exit 1; }
 
-# install_missing CMD:PKG ... — apt-get installs the packages whose command is missing.
+# install_missing CMD:PKG|/PATH:PKG ... — apt-get installs the packages whose command (or file) is missing.
 define install_missing
 	@missing=""; for pair in $(1); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
-	fi
-endef
-
-# install_missing_files PATH:PKG ... — apt-get installs the packages whose file is missing.
-define install_missing_files
-	@missing=""; for pair in $(1); do file=$${pair%%:*}; pkg=$${pair##*:}; \
-	  [ -e $$file ] || missing="$$missing $$pkg"; done; \
+	  case $$cmd in /*) [ -e $$cmd ] ;; *) command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] ;; esac \
+	  || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
@@ -52,11 +41,9 @@ endef
 
 deps-run:
 	$(call install_missing,$(RUN_DEPS))
-	$(call install_missing_files,$(RUN_FILE_DEPS))
 
 deps-test:
 	$(call install_missing,$(TEST_DEPS))
-	$(call install_missing_files,$(TEST_FILE_DEPS))
 	@python3 scripts/ensure-sdks.py
 
 deps-bench:
@@ -74,7 +61,7 @@ run: deps-run build
 test: deps-test build-debug
 	$(SWIFT) test --skip-build --parallel
 
-bench: deps-bench deps-run build
+bench: deps-bench build
 	@TOLLGATE_BIN=$(RELEASE_BIN) perf/bench.sh
 
 clean:

@@ -1,6 +1,7 @@
 import CModSecurity
 import Config
 import Foundation
+import Synchronization
 
 /// ModSecurity v3 with the OWASP Core Rule Set, compiled once per config generation and asked
 /// about one request at a time.
@@ -22,7 +23,21 @@ public final class WAFEngine: @unchecked Sendable {
     private let modsec: OpaquePointer
     private let rules: OpaquePointer
 
+    /// libmodsecurity's rule parser (flex/bison) keeps global state: two engines compiled at
+    /// once on different threads corrupt each other's parse. Workers compile on one queue
+    /// anyway; this makes it true for every caller (tests, tools).
+    private static let compileLock = Mutex(())
+
     public init(config: WAFConfig) throws(WAFError) {
+        let result = Self.compileLock.withLock { _ in
+            Result { () throws(WAFError) in try Self.compile(config) }
+        }
+        (modsec, rules) = try result.get()
+        self.config = config
+    }
+
+    /// Both handles, with every rule loaded, or the first error (and nothing leaked).
+    private static func compile(_ config: WAFConfig) throws(WAFError) -> (OpaquePointer, OpaquePointer) {
         guard let crs = config.crsRulesDirectory else { throw .rulesNotFound(directory: config.rulesDirectory) }
         let files = try WAFRules.crsFiles(in: crs)
         guard let modsec = msc_init() else { throw .engine("msc_init failed") }
@@ -32,20 +47,23 @@ public final class WAFEngine: @unchecked Sendable {
         }
         msc_set_connector_info(modsec, "tollgate")
         msc_set_log_cb(modsec, wafLogCallback)
-        self.modsec = modsec
-        self.rules = rules
-        self.config = config
-        // From here on `deinit` frees both handles, also when loading fails below.
-        try add(text: WAFRules.base(mode: config.mode), source: "the base settings")
-        try add(text: WAFRules.crsSetup(paranoiaLevel: config.paranoiaLevel, anomalyThreshold: config.anomalyThreshold),
-                source: "the CRS setup")
-        for file in files {
-            try add(file: file)
+        do {
+            try add(text: WAFRules.base(mode: config.mode), source: "the base settings", to: rules)
+            try add(text: WAFRules.crsSetup(paranoiaLevel: config.paranoiaLevel, anomalyThreshold: config.anomalyThreshold),
+                    source: "the CRS setup", to: rules)
+            for file in files {
+                try add(file: file, to: rules)
+            }
+            try add(text: WAFRules.exclusions(config), source: "the exclusions (waf.exclude_args / exclude_rule_ids)", to: rules)
+            if let extra = config.extraRulesFile {
+                try add(file: extra, to: rules)
+            }
+        } catch {
+            msc_rules_cleanup(rules)
+            msc_cleanup(modsec)
+            throw error
         }
-        try add(text: WAFRules.exclusions(config), source: "the exclusions (waf.exclude_args / exclude_rule_ids)")
-        if let extra = config.extraRulesFile {
-            try add(file: extra)
-        }
+        return (modsec, rules)
     }
 
     deinit {
@@ -53,16 +71,16 @@ public final class WAFEngine: @unchecked Sendable {
         msc_cleanup(modsec)
     }
 
-    private func add(text: String, source: String) throws(WAFError) {
+    private static func add(text: String, source: String, to rules: OpaquePointer) throws(WAFError) {
         var error: UnsafePointer<CChar>?
         // libmodsecurity 3.0.9's lexer keeps its state across parses when a text ends
         // without a newline, and the next engine built in this process then fails to parse.
         if msc_rules_add(rules, text + "\n", &error) < 0 {
-            throw .rules(source: source, message: Self.take(error))
+            throw .rules(source: source, message: take(error))
         }
     }
 
-    private func add(file: String) throws(WAFError) {
+    private static func add(file: String, to rules: OpaquePointer) throws(WAFError) {
         // The same lexer bug as above, for a file we cannot append to: refuse it, or the
         // next config generation's engine would fail to build.
         if let handle = FileHandle(forReadingAtPath: file) {
@@ -74,7 +92,7 @@ public final class WAFEngine: @unchecked Sendable {
         }
         var error: UnsafePointer<CChar>?
         if msc_rules_add_file(rules, file, &error) < 0 {
-            throw .rules(source: file, message: Self.take(error))
+            throw .rules(source: file, message: take(error))
         }
     }
 

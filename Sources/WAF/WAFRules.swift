@@ -82,10 +82,11 @@ public enum WAFRules {
     public static func exclusions(_ config: WAFConfig) -> String {
         var lines: [String] = []
         for arg in promptArguments + config.excludeArgs {
-            // Names as well as values: keys inside tool-call input objects become part of
-            // argument names, and ARGS_NAMES is inspected too.
+            // Values only. Every exclusion is matched against every value of every rule
+            // evaluation (libmodsecurity 3.0.9 has no PCRE JIT for these), and excluding
+            // ARGS_NAMES too doubled the cost of a 2 KB chat request; the names are paths
+            // like json.messages.array_0.content, not prompt text.
             lines.append("SecRuleUpdateTargetByTag \"OWASP_CRS\" \"!ARGS:\(arg)\"")
-            lines.append("SecRuleUpdateTargetByTag \"OWASP_CRS\" \"!ARGS_NAMES:\(arg)\"")
         }
         for id in config.excludeRuleIDs {
             lines.append("SecRuleRemoveById \(id)")
