@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Synchronization
 import Testing
 @testable import WAF
 
@@ -191,6 +192,25 @@ struct WAFEngineTests {
         _ = try Engines.pl1.get()
         let second = try WAFEngine(config: WAFConfig(enabled: true, paranoiaLevel: 2, excludeArgs: ["json.a"]))
         #expect(second.check(chat("hi"), uri: "/v1/chat/completions?id=1%27%20OR%201%3D1--").isBlocked)
+    }
+
+    @Test func enginesCompiledOnSeveralThreadsAtOnceAllWork() {
+        // Unserialized, libmodsecurity's global parser state makes these fail at random lines.
+        let results = Mutex<[Result<WAFEngine, WAFError>]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { i in
+            let result = Result { () throws(WAFError) in try WAFEngine(config: WAFConfig(enabled: true, paranoiaLevel: 1 + i % 4)) }
+            results.withLock { $0.append(result) }
+        }
+        let built = results.withLock { $0 }
+        #expect(built.count == 4)
+        for result in built {
+            switch result {
+            case .success(let engine):
+                #expect(engine.check(chat("hi"), uri: "/v1/chat/completions?id=1%27%20OR%201%3D1--").isBlocked)
+            case .failure(let error):
+                Issue.record("\(error)")
+            }
+        }
     }
 
     @Test func extraRulesFileWithoutFinalNewlineIsRefused() throws {
