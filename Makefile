@@ -8,10 +8,14 @@ CONFIG     ?= examples/quickstart.yaml
 WORKERS    ?= 2
 RELEASE_BIN = .build/release/tollgate
 
-# Debian packages each target needs (checked by command, installed only when missing).
-RUN_DEPS   = curl:curl
-TEST_DEPS  = curl:curl python3:python3 openssl:openssl
-BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl
+# Debian packages each target needs, installed only when missing: checked by command, or by
+# a file the package installs when it has no command (an absolute path). The WAF module links
+# libmodsecurity at build time, so `run` needs it too; the tests load the OWASP CRS.
+MODSEC_DEV = /usr/include/modsecurity/modsecurity.h:libmodsecurity-dev
+CRS_RULES  = /usr/share/modsecurity-crs/rules/REQUEST-949-BLOCKING-EVALUATION.conf:modsecurity-crs
+RUN_DEPS   = curl:curl $(MODSEC_DEV)
+TEST_DEPS  = curl:curl python3:python3 openssl:openssl $(MODSEC_DEV) $(CRS_RULES)
+BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl $(MODSEC_DEV)
 
 .PHONY: run test bench build build-debug deps-run deps-test deps-bench check-swift clean help
 
@@ -23,10 +27,11 @@ help:
 check-swift:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "error: the Swift toolchain (6.2+) is not on PATH; install it from swift.org and retry" >&2; exit 1; }
 
-# install_missing CMD:PKG ... — apt-get installs the packages whose command is missing.
+# install_missing CMD:PKG|/PATH:PKG ... — apt-get installs the packages whose command (or file) is missing.
 define install_missing
 	@missing=""; for pair in $(1); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; done; \
+	  case $$cmd in /*) [ -e $$cmd ] ;; *) command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] ;; esac \
+	  || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \

@@ -38,6 +38,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // libmodsecurity (Debian: libmodsecurity-dev), the engine behind the optional WAF filter.
+        .systemLibrary(
+            name: "CModSecurity",
+            pkgConfig: "modsecurity",
+            providers: [.apt(["libmodsecurity-dev"])]
+        ),
+        // ModSecurity v3 + OWASP CRS behind a Swift API: one compiled engine per config
+        // generation, one synchronous inspection per request.
+        .target(name: "WAF", dependencies: ["CModSecurity", "Config"]),
         // Memory shared by all processes of one pod: control block (config generation, stats).
         .target(name: "SharedState", dependencies: ["CTollgate"]),
         // Compiles config sources into snapshots; later: the quota sync loop.
@@ -52,7 +61,7 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
-                "Config", "SharedState", "TollgateCore", "CTollgate",
+                "Config", "SharedState", "TollgateCore", "CTollgate", "WAF",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -80,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "Config", "Controller", "Worker", "Supervisor", "MockProvider", "SharedState", "TollgateCore",
+                "Config", "Controller", "Worker", "Supervisor", "MockProvider", "SharedState", "TollgateCore", "WAF",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,6 +98,7 @@ let package = Package(
         .target(name: "TollgateTesting", dependencies: ["TollgateCore"], path: "Tests/TollgateTesting"),
         .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "WAFTests", dependencies: ["WAF", "Config"]),
         .testTarget(name: "SharedStateTests", dependencies: ["SharedState", "CTollgate", "TollgateTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(

@@ -17,7 +17,7 @@ struct ConfigCompiler {
         self.environment = environment
     }
 
-    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "catalog_file", "pricing", "quotas"]
+    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "catalog_file", "pricing", "quotas", "waf"]
 
     mutating func compile(_ root: Node) -> GatewayConfig? {
         guard let top = reader.mapping(root, "", allowed: Self.topLevelKeys, required: ["version", "listeners", "providers", "models"]) else {
@@ -40,6 +40,7 @@ struct ConfigCompiler {
         var config = GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
                                    models: models, routes: routes, apiKeys: keys, mockProvider: mock, catalog: catalog)
         config.quotas = quotas
+        config.waf = compileWAF(top["waf"])
         return config
     }
 

@@ -21,6 +21,8 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
     public var catalog: [String: ModelInfo]
     /// Rate limits, token limits, budgets and their cluster sync.
     public var quotas: Quotas = Quotas()
+    /// The optional ModSecurity + OWASP CRS filter (off unless `waf.enabled`).
+    public var waf = WAFConfig()
 
     public init(
         version: Int = 1,

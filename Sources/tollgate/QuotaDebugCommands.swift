@@ -2,14 +2,9 @@ import ArgumentParser
 import Foundation
 import SharedState
 
-/// Hidden tooling for the quota table: `tollgate debug quota-hammer` (one of several processes
-/// a multi-process test spawns against one table file) and `tollgate debug quota-bench` (the
-/// cost of one admission decision).
-struct DebugCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "debug", abstract: "Developer tooling.", shouldDisplay: false,
-        subcommands: [QuotaHammer.self, QuotaBench.self])
-}
+// The quota tooling of `tollgate debug` (DebugCommand.swift): `quota-hammer` (one of several
+// processes a multi-process test spawns against one table file) and `quota-bench` (the cost of
+// one admission decision).
 
 /// The limits every hammer process charges; QuotaMultiProcessTests builds the same ones
 /// (keep them in step) to inspect the table afterwards.

@@ -6,6 +6,7 @@ struct FilterChain: Sendable {
     /// Registration: the request path, in order. A new filter joins with one line here.
     static let factories: [@Sendable (RuntimeConfig) -> any RequestFilter] = [
         { AuthFilter(config: $0) },
+        { WAFFilter(config: $0) },
         { RequestParsingFilter(config: $0) },
         { ModelAccessFilter(config: $0) },
         { QuotaFilter(config: $0) },

@@ -60,6 +60,8 @@ final class RequestContext {
     let endpoint: Endpoint
     let requestID: String
     let config: RuntimeConfig
+    /// The client's address (for the WAF); set by the connection handler.
+    var clientAddress: SocketAddress?
     /// Set by `AuthFilter`.
     var key: KeyTable.Entry?
     /// Set by `RequestParsingFilter`: the `model` value and its byte range in `body`.

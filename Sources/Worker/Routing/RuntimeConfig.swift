@@ -1,6 +1,7 @@
 import Config
 import Crypto
 import TollgateCore
+import WAF
 
 /// The worker's view of one config generation: `GatewayConfig` turned into the lookup tables
 /// the request path needs (no URL parsing, no string building, no linear scans per request).
@@ -16,6 +17,8 @@ public final class RuntimeConfig: Sendable {
     let modelNames: [String]
     /// Rate limits, token limits and budgets, compiled for the quota table.
     let quotaPlan: QuotaPlan
+    /// The compiled WAF of this generation; nil when `waf.enabled` is false.
+    let waf: WAFEngine?
 
     public init(_ config: GatewayConfig, generation: UInt64) throws(RuntimeConfigError) {
         self.generation = generation
@@ -86,6 +89,7 @@ public final class RuntimeConfig: Sendable {
         self.modelNames = config.models.map(\.name)
         self.keys = try KeyTable(config.apiKeys, routes: routes)
         self.quotaPlan = QuotaPlan(config)
+        self.waf = try Self.makeWAF(config.waf)
     }
 
     /// The route a key's request for `model` walks: the key's override, else the model's own.
@@ -102,6 +106,7 @@ public enum RuntimeConfigError: Error, CustomStringConvertible, Equatable {
     case unknownProvider(route: String, provider: String)
     case unknownRoute(model: String, route: String)
     case invalidKeyHash(key: String)
+    case waf(String)
 
     public var description: String {
         switch self {
@@ -109,6 +114,7 @@ public enum RuntimeConfigError: Error, CustomStringConvertible, Equatable {
         case .unknownProvider(let r, let p): return "route \(r): unknown provider \(p)"
         case .unknownRoute(let m, let r): return "model \(m): unknown route \(r)"
         case .invalidKeyHash(let k): return "api key \(k): key_hash is not sha256:<64 hex>"
+        case .waf(let message): return "waf: \(message)"
         }
     }
 }
