@@ -7,4 +7,6 @@ public struct RunPaths: Sendable {
     public var snapshot: String { runDirectory + "/config.snap" }
     /// The control block every process maps.
     public var controlBlock: String { runDirectory + "/control.shm" }
+    /// The quota table every process maps (see `QuotaTable`).
+    public var quotaTable: String { runDirectory + "/quota.shm" }
 }

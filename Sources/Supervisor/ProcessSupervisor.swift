@@ -34,6 +34,7 @@ final class ProcessSupervisor {
     private let config: GatewayConfig
     private let paths: RunPaths
     private let controlBlock: ControlBlock
+    private let quotaTable: QuotaTable
     private let ownsRunDirectory: Bool
     private let logger: Logger
     private let executable = ChildProcess.currentExecutable()
@@ -45,11 +46,12 @@ final class ProcessSupervisor {
     private var exitCode: Int32 = 0
 
     init(options: SupervisorMain.Options, config: GatewayConfig, paths: RunPaths, controlBlock: ControlBlock,
-         ownsRunDirectory: Bool, logger: Logger) {
+         quotaTable: QuotaTable, ownsRunDirectory: Bool, logger: Logger) {
         self.options = options
         self.config = config
         self.paths = paths
         self.controlBlock = controlBlock
+        self.quotaTable = quotaTable
         self.ownsRunDirectory = ownsRunDirectory
         self.logger = logger
     }
@@ -244,6 +246,12 @@ final class ProcessSupervisor {
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { break }
             guard let child = children.removeValue(forKey: pid) else { continue }
+            if case .worker(let id) = child.spec.role {
+                // Requests in flight died with the worker: give back its concurrency slots
+                // before a replacement reuses the column.
+                let released = quotaTable.releaseAll(worker: id)
+                if released > 0 { logger.info("released in-flight quota of a dead worker", metadata: ["worker": "\(id)", "requests": "\(released)"]) }
+            }
             childExited(child, pid: pid, status: status)
         }
         finishIfIdle()
@@ -296,6 +304,7 @@ final class ProcessSupervisor {
         if ownsRunDirectory {
             unlink(paths.snapshot)
             unlink(paths.controlBlock)
+            unlink(paths.quotaTable)
             rmdir(paths.runDirectory)
         }
         exit(exitCode)

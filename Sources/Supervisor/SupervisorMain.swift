@@ -82,8 +82,10 @@ public enum SupervisorMain {
         }
         let paths = RunPaths(runDirectory: runDirectory)
         let controlBlock: ControlBlock
+        let quotaTable: QuotaTable
         do {
             controlBlock = try ControlBlock.create(path: paths.controlBlock, workerSlots: options.workers)
+            quotaTable = try QuotaTable.create(path: paths.quotaTable, workerSlots: options.workers)
             try SnapshotFile.write(config, generation: 1, to: paths.snapshot)
             controlBlock.publishConfigGeneration(1)
         } catch {
@@ -92,7 +94,7 @@ public enum SupervisorMain {
         }
 
         let supervisor = ProcessSupervisor(options: options, config: config, paths: paths, controlBlock: controlBlock,
-                                           ownsRunDirectory: ownsRunDirectory, logger: logger)
+                                           quotaTable: quotaTable, ownsRunDirectory: ownsRunDirectory, logger: logger)
         supervisor.run()
     }
 }

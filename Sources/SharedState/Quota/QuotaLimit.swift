@@ -52,8 +52,9 @@ public struct QuotaLimit: Sendable, Hashable {
     public var name: String { definition.name }
     public var limit: UInt64 { definition.limit }
 
-    /// The slot key and the calendar window's end (Unix ns) at `unixNanoseconds`.
-    func slotKey(unixNanoseconds: UInt64) -> (key: UInt64, windowEnd: UInt64) {
+    /// The slot key and the calendar window's end (Unix ns; 0 for other kinds) at
+    /// `unixNanoseconds`. The Redis key of a cluster limit is derived from it.
+    public func slotKey(unixNanoseconds: UInt64) -> (key: UInt64, windowEnd: UInt64) {
         guard kind == .calendar, let unit = calendarUnit, let zone = timeZone else { return (baseKey, 0) }
         let seconds = Int64(unixNanoseconds / 1_000_000_000)
         let window = CalendarWindow.containing(unixSeconds: seconds, unit: unit, utcOffsetSeconds: zone.utcOffset(atUnixSeconds: seconds))
