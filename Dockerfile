@@ -2,6 +2,7 @@
 # Run:   docker run -p 8080:8080 -v $PWD/my.yaml:/etc/tollgate/tollgate.yaml tollgate
 FROM swift:6.2-bookworm AS build
 WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends libhiredis-dev && rm -rf /var/lib/apt/lists/*
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests
@@ -9,7 +10,7 @@ RUN swift build -c release --product tollgate --static-swift-stdlib \
  && install -D .build/release/tollgate /out/tollgate
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libcurl4 libxml2 tzdata \
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libcurl4 libxml2 libhiredis0.14 tzdata \
  && rm -rf /var/lib/apt/lists/* && useradd --system --uid 10001 tollgate
 COPY --from=build /out/tollgate /usr/local/bin/tollgate
 COPY examples /etc/tollgate/examples

@@ -10,10 +10,12 @@ RELEASE_BIN = .build/release/tollgate
 
 # Debian packages each target needs (checked by command, installed only when missing).
 RUN_DEPS   = curl:curl
-TEST_DEPS  = curl:curl python3:python3 openssl:openssl
+TEST_DEPS  = curl:curl python3:python3 openssl:openssl redis-server:redis-server
+# Libraries (no command to look for): checked by a header file, HEADER:PKG.
+BUILD_LIBS = /usr/include/hiredis/hiredis.h:libhiredis-dev
 BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl
 
-.PHONY: run test bench build build-debug deps-run deps-test deps-bench check-swift clean help
+.PHONY: run test bench build build-debug deps-build deps-run deps-test deps-bench check-swift clean help
 
 help:
 	@echo "make run    - build release and start Tollgate on $(CONFIG) (mock provider, no API key needed)"
@@ -34,14 +36,28 @@ define install_missing
 	fi
 endef
 
-deps-run:
+# install_missing_libs HEADER:PKG ... — apt-get installs the packages whose header is missing.
+define install_missing_libs
+	@missing=""; for pair in $(1); do header=$${pair%%:*}; pkg=$${pair##*:}; \
+	  [ -f $$header ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps-build:
+	$(call install_missing_libs,$(BUILD_LIBS))
+
+deps-run: deps-build
 	$(call install_missing,$(RUN_DEPS))
 
-deps-test:
+deps-test: deps-build
 	$(call install_missing,$(TEST_DEPS))
 	@python3 scripts/ensure-sdks.py
 
-deps-bench:
+deps-bench: deps-build
 	$(call install_missing,$(BENCH_DEPS))
 
 build: check-swift
