@@ -5,7 +5,10 @@
 /// `scope` is any stable string the worker chooses, e.g. `"key:3f2a…"` or
 /// `"team:ml|model:gpt-4o"`; the slot key hashes it with the definition's fingerprint, so two
 /// pods with the same config address the same Redis key.
-public struct QuotaLimit: Sendable, Hashable {
+///
+/// A class so that admission and reservations pass one reference around instead of copying
+/// (and retaining) the strings inside.
+public final class QuotaLimit: Sendable, Hashable {
     enum Kind: UInt64 {
         case rolling = 1
         case calendar = 2
@@ -47,6 +50,14 @@ public struct QuotaLimit: Sendable, Hashable {
             calendarUnit = nil
             timeZone = nil
         }
+    }
+
+    public static func == (a: QuotaLimit, b: QuotaLimit) -> Bool {
+        a === b || (a.baseKey == b.baseKey && a.definition == b.definition && a.scope == b.scope)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(baseKey)
     }
 
     public var name: String { definition.name }
