@@ -128,8 +128,12 @@ public final class QuotaSync: @unchecked Sendable {
     /// The Redis key of a slot: the prefix and the slot key (a hash of definition, scope and
     /// window), identical on every pod with the same config.
     public func redisKey(_ key: UInt64) -> String {
+        Self.redisKey(prefix: settings.keyPrefix, key: key)
+    }
+
+    static func redisKey(prefix: String, key: UInt64) -> String {
         let hex = String(key, radix: 16)
-        return settings.keyPrefix + String(repeating: "0", count: 16 - hex.count) + hex
+        return prefix + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     private func expiryMilliseconds(_ slot: QuotaTable.SyncedSlot, now: UInt64) -> UInt64 {
