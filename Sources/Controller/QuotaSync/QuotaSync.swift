@@ -33,6 +33,9 @@ import Synchronization
 /// in-flight reservations settled above their estimates. A pod that starts using a rolling key
 /// takes its first cluster total as a baseline only (a cumulative total does not say when it
 /// was consumed), so it may add one extra burst in that key's first period.
+///
+/// Threading: `start()` runs the loop on its own thread; `syncOnce()` and `collectGarbage()`
+/// are for tests and tools that drive rounds themselves, never while the loop runs.
 public final class QuotaSync: @unchecked Sendable {
     /// KEYS: one per slot. ARGV[1]: pod id; then per key: own total, expiry in ms.
     /// Returns the sum of all pods' totals per key (Lua numbers: exact below 2^53).
