@@ -119,7 +119,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "LiveTests", dependencies: ["TollgateTesting"], exclude: ["sdk"]),
+        .testTarget(name: "LiveTests", dependencies: ["TollgateTesting", "SharedState"], exclude: ["sdk"]),
     ],
     swiftLanguageModes: [.v6]
 )
