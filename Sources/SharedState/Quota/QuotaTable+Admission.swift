@@ -153,7 +153,7 @@ extension QuotaTable {
                 return .rejected(QuotaStatus(limit, remaining: 0, resetAfter: 0), retryAfter: Self.defaultRetryAfter)
             }
             tg_atomic_store_u64(slotWord(slot, SlotField.aux), now)
-            return admitted(limit.limit - used, 0)
+            return admitted(limit.limit.subtractingSaturating(used), 0)
         }
         while true {
             var value = tg_atomic_load_u64(valueWord)
