@@ -7,6 +7,6 @@ public struct RunPaths: Sendable {
     public var snapshot: String { runDirectory + "/config.snap" }
     /// The control block every process maps.
     public var controlBlock: String { runDirectory + "/control.shm" }
-    /// The quota table every process maps (see `QuotaTable`).
+    /// The quota table (rate limits, budgets) every worker charges and the controller syncs.
     public var quotaTable: String { runDirectory + "/quota.shm" }
 }

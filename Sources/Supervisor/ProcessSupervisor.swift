@@ -246,12 +246,6 @@ final class ProcessSupervisor {
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { break }
             guard let child = children.removeValue(forKey: pid) else { continue }
-            if case .worker(let id) = child.spec.role {
-                // Requests in flight died with the worker: give back its concurrency slots
-                // before a replacement reuses the column.
-                let released = quotaTable.releaseAll(worker: id)
-                if released > 0 { logger.info("released in-flight quota of a dead worker", metadata: ["worker": "\(id)", "requests": "\(released)"]) }
-            }
             childExited(child, pid: pid, status: status)
         }
         finishIfIdle()
@@ -276,6 +270,12 @@ final class ProcessSupervisor {
             }
         case .running:
             break
+        }
+        if case .worker(let id) = child.spec.role {
+            // Its in-flight requests died with it: free their concurrency slots now, before a
+            // replacement starts counting in the same column.
+            let released = quotaTable.releaseAll(worker: id)
+            if released > 0 { logger.info("released a dead worker's concurrency slots", metadata: ["child": "\(child.spec.role)", "slots": "\(released)"]) }
         }
         let ranFor = monotonicMs() - child.startedAt
         var history = child.history

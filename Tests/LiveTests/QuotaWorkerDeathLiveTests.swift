@@ -5,7 +5,7 @@ import TollgateTesting
 
 /// The supervisor's side of the quota table: it creates `quota.shm` in the run directory, and
 /// a worker that dies gets its in-flight (concurrency) share released before it is respawned.
-@Suite struct QuotaLiveTests {
+@Suite struct QuotaWorkerDeathLiveTests {
     @Test func aDeadWorkersInFlightQuotaIsReleased() throws {
         let h = try GatewayHarness(workers: 2)
         guard let gateway = h.gateway else { return }
@@ -21,7 +21,7 @@ import TollgateTesting
         #expect(table.peek(inflight).remaining == 2)
         let victim = try #require(childProcesses(of: gateway.pid).first { $0.cmdline.contains(" worker --id 1 ") })
         kill(victim.pid, SIGKILL)
-        _ = try gateway.waitForOutput(containing: "released in-flight quota of a dead worker", timeout: 5)
+        _ = try gateway.waitForOutput(containing: "released a dead worker's concurrency slots", timeout: 5)
         #expect(table.peek(inflight).remaining == 4, "worker 0's request is still in flight")
     }
 }
