@@ -10,12 +10,14 @@ RELEASE_BIN = .build/release/tollgate
 
 # Debian packages each target needs, installed only when missing: checked by command, or by
 # a file the package installs when it has no command (an absolute path). The WAF module links
-# libmodsecurity at build time, so `run` needs it too; the tests load the OWASP CRS.
+# libmodsecurity and the controller libhiredis at build time, so `run` needs them too; the
+# tests load the OWASP CRS and start redis-server.
 MODSEC_DEV = /usr/include/modsecurity/modsecurity.h:libmodsecurity-dev
+HIREDIS_DEV = /usr/include/hiredis/hiredis.h:libhiredis-dev
 CRS_RULES  = /usr/share/modsecurity-crs/rules/REQUEST-949-BLOCKING-EVALUATION.conf:modsecurity-crs
-RUN_DEPS   = curl:curl $(MODSEC_DEV)
-TEST_DEPS  = curl:curl python3:python3 openssl:openssl $(MODSEC_DEV) $(CRS_RULES)
-BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl $(MODSEC_DEV)
+RUN_DEPS   = curl:curl $(MODSEC_DEV) $(HIREDIS_DEV)
+TEST_DEPS  = curl:curl python3:python3 openssl:openssl redis-server:redis-server $(MODSEC_DEV) $(HIREDIS_DEV) $(CRS_RULES)
+BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl $(MODSEC_DEV) $(HIREDIS_DEV)
 
 .PHONY: run test bench build build-debug deps-run deps-test deps-bench check-swift clean help
 

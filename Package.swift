@@ -21,6 +21,8 @@ let package = Package(
     targets: [
         // C shims: atomics on shared (mmap'd) memory and Linux process helpers.
         .target(name: "CTollgate"),
+        // hiredis (Debian's libhiredis-dev), for the controller's Redis quota sync.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         // Shared, dependency-light building blocks: JSON scanning, error bodies, logging.
         .target(
             name: "TollgateCore",
@@ -47,12 +49,13 @@ let package = Package(
         // ModSecurity v3 + OWASP CRS behind a Swift API: one compiled engine per config
         // generation, one synchronous inspection per request.
         .target(name: "WAF", dependencies: ["CModSecurity", "Config"]),
-        // Memory shared by all processes of one pod: control block (config generation, stats).
+        // Memory shared by all processes of one pod: control block (config generation, stats)
+        // and the quota table.
         .target(name: "SharedState", dependencies: ["CTollgate"]),
-        // Compiles config sources into snapshots; later: the quota sync loop.
+        // Compiles config sources into snapshots; runs the quota table's GC and Redis sync.
         .target(
             name: "Controller",
-            dependencies: ["Config", "SharedState", "TollgateCore",
+            dependencies: ["Config", "SharedState", "TollgateCore", "CHiredis",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "_CryptoExtras", package: "swift-crypto")]
@@ -103,7 +106,7 @@ let package = Package(
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "Config", "SharedState",
+            dependencies: ["Controller", "Config", "SharedState", "TollgateTesting",
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "_CryptoExtras", package: "swift-crypto")]
         ),
@@ -126,7 +129,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "LiveTests", dependencies: ["TollgateTesting"], exclude: ["sdk"]),
+        .testTarget(name: "LiveTests", dependencies: ["TollgateTesting", "SharedState"], exclude: ["sdk"]),
     ],
     swiftLanguageModes: [.v6]
 )

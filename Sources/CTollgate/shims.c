@@ -5,10 +5,15 @@
 #include <spawn.h>
 #include <dirent.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+
+const void *tg_memmem(const void *haystack, size_t haystack_len, const void *needle, size_t needle_len) {
+    return memmem(haystack, haystack_len, needle, needle_len);
+}
 
 int tg_set_parent_death_signal(int sig) {
 #ifdef __linux__

@@ -12,14 +12,18 @@ import SharedState
 ///
 /// Owns the config flow: on SIGHUP it re-reads the config source, validates and compiles it,
 /// and publishes a new snapshot generation; a config with errors is logged issue by issue and
-/// the last good snapshot stays in force. (The quota sync loop to Redis joins it later.)
+/// the last good snapshot stays in force. It also runs `QuotaSync` on its own thread: garbage
+/// collection of the quota table always, the Redis sync when `quotaSync.redis` is set.
 public enum ControllerMain {
     public struct Options: Sendable {
         public var configPath: String
         public var runDirectory: String
-        public init(configPath: String, runDirectory: String) {
+        /// Quota table maintenance and Redis sync (no Redis by default: GC only).
+        public var quotaSync: QuotaSyncSettings
+        public init(configPath: String, runDirectory: String, quotaSync: QuotaSyncSettings = QuotaSyncSettings()) {
             self.configPath = configPath
             self.runDirectory = runDirectory
+            self.quotaSync = quotaSync
         }
     }
 
@@ -37,6 +41,7 @@ public enum ControllerMain {
             logger.critical("controller cannot start", metadata: ["error": "\(error)"])
             exit(70)
         }
+        let quotaSync = startQuotaSync(paths: paths, settings: options.quotaSync, logger: logger)
         let box = UncheckedBox(publisher)
         let queue = DispatchQueue(label: "tollgate.controller")
         var sources: [DispatchSourceSignal] = []
@@ -67,9 +72,25 @@ public enum ControllerMain {
         }
         timer.resume()
         logger.info("controller running", metadata: ["config": "\(options.configPath)"])
-        withExtendedLifetime((sources, timer)) {
+        withExtendedLifetime((sources, timer, quotaSync)) {
             dispatchMain()
         }
+    }
+
+    /// Maps the quota table the supervisor created and starts its loop; a missing table
+    /// (a supervisor without quotas) is logged and skipped, never fatal.
+    static func startQuotaSync(paths: RunPaths, settings: QuotaSyncSettings, logger: Logger) -> QuotaSync? {
+        let table: QuotaTable
+        do {
+            table = try QuotaTable.open(path: paths.quotaTable)
+        } catch {
+            logger.warning("quota table unavailable; no quota garbage collection or Redis sync", metadata: ["error": "\(error)"])
+            return nil
+        }
+        let sync = QuotaSync(table: table, settings: settings, logger: logger)
+        sync.start()
+        logger.info("quota loop running", metadata: ["settings": "\(settings)"])
+        return sync
     }
 
     static func reload(_ publisher: SnapshotPublisher, logger: Logger) {

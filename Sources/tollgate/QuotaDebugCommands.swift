@@ -17,6 +17,11 @@ enum HammerLimits {
             QuotaLimit(LimitDefinition(name: "inflight", unit: .requests, limit: inflight, window: .concurrent), scope: "hammer")!,
         ]
     }
+
+    /// A counter raised while a process holds an admission and lowered before it settles:
+    /// its value never exceeds the concurrency limit unless that limit leaks.
+    static let witness = QuotaLimit(LimitDefinition(name: "witness", unit: .requests, limit: 1 << 61, window: .calendar(.day, timeZone: "UTC")),
+                                    scope: "hammer")!
 }
 
 struct QuotaHammer: ParsableCommand {
@@ -29,6 +34,7 @@ struct QuotaHammer: ParsableCommand {
     @Option(help: "The budget (also the GCRA limit) all processes share.") var budget: UInt64
     @Option(help: "The concurrency limit all processes share.") var inflight: UInt64 = 64
     @Option(help: "Microseconds to sleep between requests (to be killed mid-run).") var pauseMicroseconds: UInt32 = 0
+    @Option(help: "Microseconds to hold each admission before settling (so processes overlap).") var holdMicroseconds: UInt32 = 0
     @Flag(help: "Hold one concurrency slot forever (it dies with the process).") var holdOne = false
 
     func run() throws {
@@ -40,10 +46,17 @@ struct QuotaHammer: ParsableCommand {
         FileHandle.standardOutput.write(Data("started worker=\(worker)\n".utf8))
         var admitted = 0
         var concurrencyRefusals = 0
+        var maxInflight: UInt64 = 0
         while true {
             switch quota.acquire(charges, worker: worker, onTableFull: .failClosed) {
             case .admitted(let reservation):
                 admitted += 1
+                if case .admitted(let witness) = quota.acquire([QuotaCharge(HammerLimits.witness, cost: 1)], worker: worker),
+                   let status = witness.statuses.first {
+                    maxInflight = max(maxInflight, status.limit - status.remaining)
+                    if holdMicroseconds > 0 { usleep(holdMicroseconds) }
+                    quota.settle(witness, actual: QuotaUsage(requests: 0))
+                }
                 quota.settle(reservation, actual: QuotaUsage(requests: 1))
             case .rejected(let no) where no.status.name == "inflight":
                 concurrencyRefusals += 1  // other processes hold the slots; try again
@@ -52,7 +65,7 @@ struct QuotaHammer: ParsableCommand {
                     throw ValidationError("unexpected rejection by \(no.status.name): \(no.reason)")
                 }
                 withExtendedLifetime(held) {}
-                FileHandle.standardOutput.write(Data("admitted=\(admitted) concurrency_refusals=\(concurrencyRefusals)\n".utf8))
+                FileHandle.standardOutput.write(Data("admitted=\(admitted) concurrency_refusals=\(concurrencyRefusals) max_inflight=\(maxInflight)\n".utf8))
                 return
             }
             if pauseMicroseconds > 0 { usleep(pauseMicroseconds) }

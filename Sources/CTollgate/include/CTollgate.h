@@ -1,10 +1,7 @@
 #ifndef CTOLLGATE_H
 #define CTOLLGATE_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <string.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -46,9 +43,9 @@ static inline bool tg_atomic_cas_seqcst_u64(volatile uint64_t *p, uint64_t *expe
 
 /// glibc's `memmem` (a GNU extension Swift's Glibc module does not export): the vectorised
 /// substring search the streaming usage meter runs over every relayed byte.
-static inline const void *tg_memmem(const void *haystack, size_t haystack_len, const void *needle, size_t needle_len) {
-    return memmem(haystack, haystack_len, needle, needle_len);
-}
+/// Defined in shims.c, where _GNU_SOURCE is set: defining it in this header would change
+/// the system headers' declarations for every module that imports CTollgate.
+const void *tg_memmem(const void *haystack, size_t haystack_len, const void *needle, size_t needle_len);
 
 /// Asks the kernel to send `sig` to this process when its parent dies, so workers never
 /// outlive a SIGKILLed supervisor. Returns 0 on success, -1 elsewhere than Linux.

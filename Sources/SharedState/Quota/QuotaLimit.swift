@@ -5,7 +5,10 @@
 /// `scope` is any stable string the worker chooses, e.g. `"key:3f2a…"` or
 /// `"team:ml|model:gpt-4o"`; the slot key hashes it with the definition's fingerprint, so two
 /// pods with the same config address the same Redis key.
-public struct QuotaLimit: Sendable, Hashable {
+///
+/// A class so that admission and reservations pass one reference around instead of copying
+/// (and retaining) the strings inside.
+public final class QuotaLimit: Sendable, Hashable {
     enum Kind: UInt64 {
         case rolling = 1
         case calendar = 2
@@ -49,11 +52,20 @@ public struct QuotaLimit: Sendable, Hashable {
         }
     }
 
+    public static func == (a: QuotaLimit, b: QuotaLimit) -> Bool {
+        a === b || (a.baseKey == b.baseKey && a.definition == b.definition && a.scope == b.scope)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(baseKey)
+    }
+
     public var name: String { definition.name }
     public var limit: UInt64 { definition.limit }
 
-    /// The slot key and the calendar window's end (Unix ns) at `unixNanoseconds`.
-    func slotKey(unixNanoseconds: UInt64) -> (key: UInt64, windowEnd: UInt64) {
+    /// The slot key and the calendar window's end (Unix ns; 0 for other kinds) at
+    /// `unixNanoseconds`. The Redis key of a cluster limit is derived from it.
+    public func slotKey(unixNanoseconds: UInt64) -> (key: UInt64, windowEnd: UInt64) {
         guard kind == .calendar, let unit = calendarUnit, let zone = timeZone else { return (baseKey, 0) }
         let seconds = Int64(unixNanoseconds / 1_000_000_000)
         let window = CalendarWindow.containing(unixSeconds: seconds, unit: unit, utcOffsetSeconds: zone.utcOffset(atUnixSeconds: seconds))

@@ -12,20 +12,26 @@ public final class QuotaReservation: Sendable {
         var key: UInt64
         var limit: QuotaLimit
         var cost: UInt64
+        /// Status right after the reservation (for headers).
+        var remaining: UInt64
+        var resetAfter: UInt64
     }
 
     let entries: [Entry]
     /// The worker whose in-flight counters hold this reservation's concurrency slots.
     public let worker: Int
-    /// Status of every admitted limit right after the reservation, for response headers
-    /// (limits skipped because the table was full and the call failed open are absent).
-    public let statuses: [QuotaStatus]
     private let settled = Atomic<Bool>(false)
 
-    init(entries: [Entry], worker: Int, statuses: [QuotaStatus]) {
+    init(entries: [Entry], worker: Int) {
         self.entries = entries
         self.worker = worker
-        self.statuses = statuses
+    }
+
+    /// Status of every admitted limit right after the reservation, for response headers
+    /// (limits skipped because the table was full and the call failed open are absent).
+    /// Built on demand: most requests never need it when no header asks for it.
+    public var statuses: [QuotaStatus] {
+        entries.map { QuotaStatus($0.limit, remaining: $0.remaining, resetAfter: $0.resetAfter) }
     }
 
     /// True once `settle` ran.

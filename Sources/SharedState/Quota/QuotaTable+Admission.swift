@@ -32,9 +32,7 @@ extension QuotaTable {
         let now = tableTime(unixNanoseconds: unixNanoseconds)
         let sync = clusterSyncState
         var entries: [QuotaReservation.Entry] = []
-        var statuses: [QuotaStatus] = []
         entries.reserveCapacity(charges.count)
-        statuses.reserveCapacity(charges.count)
         func reject(_ reason: QuotaRejection.Reason, _ index: Int, _ status: QuotaStatus, _ retry: UInt64?) -> QuotaDecision {
             for entry in entries.reversed() { undo(entry, worker: worker, now: now) }
             return .rejected(QuotaRejection(reason: reason, index: index, status: status, retryAfterNanoseconds: retry))
@@ -64,9 +62,8 @@ extension QuotaTable {
                 outcome = reserve(slot: slot, key: key, limit: limit, cost: charge.cost, worker: worker, now: now, windowEnd: windowEnd)
             }
             switch outcome {
-            case .admitted(let entry, let status):
+            case .admitted(let entry):
                 entries.append(entry)
-                statuses.append(status)
             case .rejected(let status, let retry):
                 return reject(.limitExceeded, index, status, retry)
             case .noSlot, .retry:
@@ -77,7 +74,7 @@ extension QuotaTable {
                 count(.tableFullAdmitted)
             }
         }
-        return .admitted(QuotaReservation(entries: entries, worker: worker, statuses: statuses))
+        return .admitted(QuotaReservation(entries: entries, worker: worker))
     }
 
     /// Settles a reservation with what the request really used: the difference to the
@@ -127,7 +124,7 @@ extension QuotaTable {
     // MARK: - One slot
 
     enum Reserve {
-        case admitted(QuotaReservation.Entry, QuotaStatus)
+        case admitted(QuotaReservation.Entry)
         case rejected(QuotaStatus, retryAfter: UInt64?)
         /// The slot was being reclaimed; look the key up again.
         case retry
@@ -135,7 +132,9 @@ extension QuotaTable {
     }
 
     private func reserve(slot: Int, key: UInt64, limit: QuotaLimit, cost: UInt64, worker: Int, now: UInt64, windowEnd: UInt64) -> Reserve {
-        let entry = QuotaReservation.Entry(slot: slot, key: key, limit: limit, cost: cost)
+        func admitted(_ remaining: UInt64, _ resetAfter: UInt64) -> Reserve {
+            .admitted(QuotaReservation.Entry(slot: slot, key: key, limit: limit, cost: cost, remaining: remaining, resetAfter: resetAfter))
+        }
         let valueWord = slotWord(slot, SlotField.value)
         if limit.kind == .concurrent {
             // Increment mine, then read everyone's (sequentially consistent): of two racing
@@ -154,7 +153,7 @@ extension QuotaTable {
                 return .rejected(QuotaStatus(limit, remaining: 0, resetAfter: 0), retryAfter: Self.defaultRetryAfter)
             }
             tg_atomic_store_u64(slotWord(slot, SlotField.aux), now)
-            return .admitted(entry, QuotaStatus(limit, remaining: limit.limit - used, resetAfter: 0))
+            return admitted(limit.limit.subtractingSaturating(used), 0)
         }
         while true {
             var value = tg_atomic_load_u64(valueWord)
@@ -163,23 +162,22 @@ extension QuotaTable {
                 return .retry
             }
             let newValue: UInt64
-            let status: QuotaStatus
+            let remaining: UInt64
+            let resetAfter: UInt64
             if limit.kind == .rolling {
                 let d = limit.gcra!.decide(tat: value, now: now, cost: cost)
-                status = QuotaStatus(limit, remaining: d.remaining, resetAfter: d.resetAfter)
-                guard d.admitted else { return .rejected(status, retryAfter: d.retryAfter) }
-                newValue = min(d.newTAT, Self.valueMask)
+                guard d.admitted else { return .rejected(QuotaStatus(limit, remaining: d.remaining, resetAfter: d.resetAfter), retryAfter: d.retryAfter) }
+                (newValue, remaining, resetAfter) = (min(d.newTAT, Self.valueMask), d.remaining, d.resetAfter)
             } else {
                 let d = WindowCounter(limit: limit.limit).decide(count: value, cost: cost, now: now, windowEnd: windowEnd)
-                status = QuotaStatus(limit, remaining: d.remaining, resetAfter: d.resetAfter)
-                guard d.admitted else { return .rejected(status, retryAfter: d.retryAfter) }
-                newValue = d.newCount
+                guard d.admitted else { return .rejected(QuotaStatus(limit, remaining: d.remaining, resetAfter: d.resetAfter), retryAfter: d.retryAfter) }
+                (newValue, remaining, resetAfter) = (d.newCount, d.remaining, d.resetAfter)
             }
             if tg_atomic_cas_u64(valueWord, &value, newValue) {
                 if limit.definition.sharing != .local && cost > 0 {
                     _ = tg_atomic_add_u64(slotWord(slot, SlotField.pending), cost)
                 }
-                return .admitted(entry, status)
+                return admitted(remaining, resetAfter)
             }
         }
     }

@@ -26,19 +26,28 @@ import TollgateTesting
                          arguments: ["debug", "quota-hammer", "--table", table, "--worker", String(worker), "--budget", String(budget), "--inflight", "3"] + extra)
     }
 
-    private func admitted(_ child: ChildProcess) throws -> UInt64 {
+    /// The numbers a finished hammer printed: `admitted=N … max_inflight=M`.
+    private func report(_ child: ChildProcess) throws -> (admitted: UInt64, maxInflight: UInt64) {
         #expect(try child.waitForExit(timeout: 60) == 0, "\(child.output)")
         let line = try child.waitForOutput(containing: "admitted=", timeout: 1)
-        let value = line.split(separator: " ").first { $0.hasPrefix("admitted=") }?.dropFirst("admitted=".count)
-        return UInt64(value ?? "") ?? .max
+        func field(_ name: String) throws -> UInt64 {
+            let value = line.split(separator: " ").first { $0.hasPrefix(name + "=") }?.dropFirst(name.count + 1)
+            guard let number = value.flatMap({ UInt64($0) }) else { throw ChildProcessError("no \(name) in \"\(line)\"") }
+            return number
+        }
+        return (try field("admitted"), try field("max_inflight"))
     }
 
     @Test func processesHammeringOneSlotSpendTheBudgetExactly() throws {
         let dir = try TempDirectory()
         let table = try QuotaTable.create(path: dir.file("quota.shm"), capacity: 64, workerSlots: 4)
-        let children = try (0..<4).map { try hammer(table.path, worker: $0, budget: budget) }
-        let total = try children.map(admitted).reduce(0, +)
-        #expect(total == budget)
+        // Each process holds every admission for a moment, so they overlap even on two cores.
+        let children = try (0..<4).map { try hammer(table.path, worker: $0, budget: budget, extra: ["--hold-microseconds", "10"]) }
+        let reports = try children.map(report)
+        #expect(reports.map(\.admitted).reduce(0, +) == budget)
+        // Four processes competing for three concurrency slots never held more than three.
+        #expect(reports.map(\.maxInflight).max() ?? 0 <= 3)
+        #expect(reports.map(\.maxInflight).max() ?? 0 >= 2, "the processes did overlap")
         let limits = HammerLimits.all(budget: budget, inflight: 3)
         #expect(table.peek(limits[0]).remaining == 0)
         #expect(table.peek(limits[1]).remaining == 0)
@@ -57,7 +66,7 @@ import TollgateTesting
         for survivor in survivors { _ = try survivor.waitForOutput(containing: "started", timeout: 20) }
         victim.signal(SIGKILL)
         #expect(try victim.waitForExit(timeout: 10) == 128 + SIGKILL)
-        let survivorTotal = try survivors.map(admitted).reduce(0, +)
+        let survivorTotal = try survivors.map(report).map(\.admitted).reduce(0, +)
         let limits = HammerLimits.all(budget: budget, inflight: 3)
         let counted = table.peek(limits[2]).limit - table.peek(limits[2]).remaining
         #expect(counted == budget, "the budget is spent exactly, whoever spent it")

@@ -1,0 +1,105 @@
+import SharedState
+
+/// Strict mode for a cluster limit: each request is checked and charged in Redis itself,
+/// synchronously, instead of in the shared-memory table with a sync lag. No overshoot across
+/// pods, at the cost of one Redis round trip per request and of failing whenever Redis does.
+///
+/// Blocking (it owns a `RedisClient`): a worker must call it off its event loop (e.g. on a
+/// small thread pool, one instance per thread) and treat a thrown error per the limit's
+/// sharing (fail-open: admit; fail-closed: 429). The worker module would need a dependency on
+/// the Redis client for it (today in Controller; move `Redis/` to its own target then).
+///
+/// - Calendar limits use the same Redis hash as the sync (so the pods' synced consumption
+///   counts too) plus a field `strict` that this check increments atomically.
+/// - Rolling limits run GCRA in Lua on a TAT key of their own, timed by Redis's clock (`TIME`),
+///   so pods with skewed clocks agree.
+public final class StrictQuotaCheck {
+    /// The outcome of one strict check.
+    public struct Decision: Sendable, Equatable {
+        public var admitted: Bool
+        /// Units left after this request (calendar) or 0 when unknown (rolling).
+        public var remaining: UInt64
+        /// When rejected: nanoseconds until the request could pass; nil = never / window end unknown.
+        public var retryAfterNanoseconds: UInt64?
+    }
+
+    static let calendarScript = RedisScript("""
+        local limit, cost, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+        local sum = 0
+        for _, v in ipairs(redis.call('HVALS', KEYS[1])) do sum = sum + tonumber(v) end
+        if sum + cost > limit then return {0, math.max(0, limit - sum)} end
+        redis.call('HINCRBY', KEYS[1], 'strict', cost)
+        redis.call('PEXPIRE', KEYS[1], ttl)
+        return {1, limit - sum - cost}
+        """)
+
+    /// Times in microseconds (Redis TIME); increments rounded up like `GCRA`.
+    static let rollingScript = RedisScript("""
+        local period, limit, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local base = math.max(tat, now)
+        local new = base + math.ceil(cost * period / limit)
+        if new - now > period then
+          if cost > limit then return {0, -1} end
+          return {0, new - period - now}
+        end
+        redis.call('SET', KEYS[1], string.format('%d', new), 'PX', math.ceil(period / 1000) + 1000)
+        return {1, 0}
+        """)
+
+    private let client: RedisClient
+    private let keyPrefix: String
+    private let graceMilliseconds: UInt64
+
+    public init(endpoint: RedisClient.Endpoint, settings: QuotaSyncSettings) {
+        client = RedisClient(endpoint: endpoint)
+        keyPrefix = settings.keyPrefix
+        graceMilliseconds = UInt64(max(0, settings.gcGraceSeconds)) * 1_000
+    }
+
+    /// Checks `cost` against `limit` in Redis and charges it if it fits.
+    public func consume(_ limit: QuotaLimit, cost: UInt64, unixNanoseconds: UInt64 = QuotaClock.unixNanoseconds()) throws(RedisClientError) -> Decision {
+        let (key, windowEnd) = limit.slotKey(unixNanoseconds: unixNanoseconds)
+        switch limit.definition.window {
+        case .calendar:
+            let ttl = windowEnd > unixNanoseconds ? (windowEnd - unixNanoseconds) / 1_000_000 + graceMilliseconds : 1_000
+            let reply = try client.evaluate(Self.calendarScript, keys: [redisKey(key)],
+                                            arguments: [String(limit.limit), String(cost), String(max(1_000, ttl))])
+            let (ok, left) = try pair(reply)
+            let untilEnd = windowEnd > unixNanoseconds ? windowEnd - unixNanoseconds : 0
+            return Decision(admitted: ok == 1, remaining: UInt64(max(0, left)),
+                            retryAfterNanoseconds: ok == 1 ? 0 : (cost > limit.limit ? nil : untilEnd))
+        case .rolling(let seconds):
+            let reply = try client.evaluate(Self.rollingScript, keys: [redisKey(key) + ":strict"],
+                                            arguments: [String(seconds * 1_000_000), String(limit.limit), String(cost)])
+            let (ok, retryMicros) = try pair(reply)
+            return Decision(admitted: ok == 1, remaining: 0,
+                            retryAfterNanoseconds: ok == 1 ? 0 : (retryMicros < 0 ? nil : UInt64(retryMicros) * 1_000))
+        case .concurrent:
+            throw .unexpectedReply("concurrency limits have no strict mode")
+        }
+    }
+
+    /// Settles a strict calendar charge (negative = refund). Rolling limits are not adjusted:
+    /// the estimate stays charged, which errs on the safe side.
+    public func adjust(_ limit: QuotaLimit, by delta: Int64, unixNanoseconds: UInt64 = QuotaClock.unixNanoseconds()) throws(RedisClientError) {
+        guard case .calendar = limit.definition.window, delta != 0 else { return }
+        let (key, _) = limit.slotKey(unixNanoseconds: unixNanoseconds)
+        if case .error(let message) = try client.command(["HINCRBY", redisKey(key), "strict", String(delta)]) {
+            throw .server(message)
+        }
+    }
+
+    private func redisKey(_ key: UInt64) -> String {
+        QuotaSync.redisKey(prefix: keyPrefix, key: key)
+    }
+
+    private func pair(_ reply: RedisReply) throws(RedisClientError) -> (Int64, Int64) {
+        guard case .array(let items) = reply, items.count == 2, let a = items[0].integer, let b = items[1].integer else {
+            throw .unexpectedReply("strict check returned \(reply)")
+        }
+        return (a, b)
+    }
+}
