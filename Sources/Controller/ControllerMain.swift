@@ -41,7 +41,13 @@ public enum ControllerMain {
             logger.critical("controller cannot start", metadata: ["error": "\(error)"])
             exit(70)
         }
-        let quotaSync = startQuotaSync(paths: paths, settings: options.quotaSync, logger: logger)
+        // The config's quotas.redis unless the command line set one; the sync loop does not
+        // restart on SIGHUP, so a changed Redis takes effect with the next start.
+        var syncSettings = options.quotaSync
+        if syncSettings.redis == nil, let config = publisher.published {
+            syncSettings = QuotaSyncSettings(config.quotas)
+        }
+        let quotaSync = startQuotaSync(paths: paths, settings: syncSettings, logger: logger)
         let box = UncheckedBox(publisher)
         let queue = DispatchQueue(label: "tollgate.controller")
         var sources: [DispatchSourceSignal] = []

@@ -120,7 +120,7 @@ extension ConfigCompiler {
         var settings = GatewayConfig.RedisSettings(host: parsed.host, port: parsed.port)
         settings.database = parsed.database
         settings.password = credential(["api_key_env": m["password_env"], "api_key_file": m["password_file"]].compactMapValues { $0 }, path)
-        for (key, keyPath, range) in [("sync_interval_ms", \GatewayConfig.RedisSettings.syncIntervalMs, 10...60_000),
+        for (key, keyPath, range) in [("sync_interval_ms", \GatewayConfig.RedisSettings.syncIntervalMs, 10...10_000),
                                       ("timeout_ms", \GatewayConfig.RedisSettings.timeoutMs, 10...60_000)] {
             guard let raw = reader.string(m[key], "\(path).\(key)") else { continue }
             guard let ms = Self.parseQuantity(raw, unit: .milliseconds), range.contains(ms) else {
