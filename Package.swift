@@ -55,16 +55,22 @@ let package = Package(
         // Compiles config sources into snapshots; runs the quota table's GC and Redis sync.
         .target(
             name: "Controller",
-            dependencies: ["Config", "SharedState", "TollgateCore", "CHiredis",
+            dependencies: ["Config", "SharedState", "TollgateCore", "QuotaCluster",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "_CryptoExtras", package: "swift-crypto")]
+        ),
+        // Cluster-wide quotas through Redis (hiredis): the controller's sync loop and the
+        // workers' strict per-request checks.
+        .target(
+            name: "QuotaCluster",
+            dependencies: ["Config", "SharedState", "CHiredis", .product(name: "Logging", package: "swift-log")]
         ),
         // The SwiftNIO proxy: listener, filter chain, router, upstream pool.
         .target(
             name: "Worker",
             dependencies: [
-                "Config", "SharedState", "TollgateCore", "CTollgate", "WAF",
+                "Config", "SharedState", "TollgateCore", "CTollgate", "WAF", "QuotaCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -106,7 +112,7 @@ let package = Package(
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "Config", "SharedState", "TollgateTesting",
+            dependencies: ["Controller", "QuotaCluster", "Config", "SharedState", "TollgateTesting",
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "_CryptoExtras", package: "swift-crypto")]
         ),

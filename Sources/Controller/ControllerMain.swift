@@ -6,6 +6,7 @@ import CTollgate
 import Dispatch
 import Foundation
 import Logging
+import QuotaCluster
 import SharedState
 
 /// The controller process (`tollgate controller`, started by the supervisor).

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TollgateTesting
 
@@ -84,5 +85,24 @@ import TollgateTesting
         #expect(try Self.waitFor(a, state: 1))
         let reopened = try a.client().postJSON("/v1/chat/completions", chatBody(model: "chat"), headers: auth(Self.limitedKey))
         #expect(reopened.status == 200, "\(reopened.bodyString)")
+    }
+
+    @Test func strictLimitsAreExactAcrossGatewaysEvenInABurst() throws {
+        let redis = try RedisServer()
+        let limit = 6
+        let keyLimits = "{requests_per_minute: \(limit), strict: true}"
+        let a = try GatewayHarness(workers: 1, config: { Self.config(mock: $0, port: $1, redis: redis.port, keyLimits: keyLimits) })
+        let b = try GatewayHarness(workers: 1, config: { Self.config(mock: $0, port: $1, redis: redis.port, keyLimits: keyLimits) })
+        let results = Mutex<[Int]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            let h = i % 2 == 0 ? a : b
+            for _ in 0..<2 {
+                let status = (try? h.client().postJSON("/v1/chat/completions", chatBody(model: "chat"), headers: auth()).status) ?? 0
+                results.withLock { $0.append(status) }
+            }
+        }
+        let statuses = results.withLock { $0 }
+        #expect(statuses.filter { $0 == 200 }.count == limit, "Redis decides every request: \(statuses)")
+        #expect(statuses.filter { $0 == 429 }.count == 16 - limit)
     }
 }

@@ -80,6 +80,10 @@ final class RequestContext {
     /// The pod's quota table and this worker's column in it (from the worker).
     var quotaTable: QuotaTable?
     var quotaWorker = 0
+    /// Strict (per-request Redis) quota checks, when the config has any; and the loop a
+    /// suspending filter completes on.
+    var strictQuota: StrictQuotaPool?
+    var eventLoop: EventLoop?
 
     init(head: HTTPRequestHead, body: ByteBuffer, query: String, endpoint: Endpoint, requestID: String, config: RuntimeConfig) {
         self.head = head

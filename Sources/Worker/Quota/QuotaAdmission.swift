@@ -1,4 +1,5 @@
 import Config
+import Logging
 import SharedState
 
 /// The quota one request holds: the reservation `QuotaFilter` took, settled exactly once when
@@ -20,6 +21,8 @@ final class QuotaAdmission {
     let table: QuotaTable
     let reservation: QuotaReservation
     let estimate: QuotaUsage
+    /// Limits also charged in Redis by strict mode (their estimate there is corrected too).
+    var strict: (pool: StrictQuotaPool, limits: [QuotaLimit], logger: Logger)?
 
     init(table: QuotaTable, reservation: QuotaReservation, estimate: QuotaUsage) {
         self.table = table
@@ -37,6 +40,7 @@ final class QuotaAdmission {
         case .served(let usage, let price): actual = QuotaEstimate.actual(usage, price: price)
         case .unknown: actual = estimate
         }
-        table.settle(reservation, actual: actual)
+        guard table.settle(reservation, actual: actual), let strict else { return }
+        strict.pool.settle(strict.limits.map { ($0, Int64(actual[$0.definition.unit]) - Int64(estimate[$0.definition.unit])) }, logger: strict.logger)
     }
 }

@@ -14,9 +14,13 @@ struct QuotaPlan: Sendable {
     private(set) var byKeyModel: [String: [String: [QuotaLimit]]] = [:]
     private(set) var byModel: [String: [QuotaLimit]] = [:]
     private(set) var byProvider: [String: [QuotaLimit]] = [:]
-    /// Scopes whose limits are checked against Redis on every request (`strict: true`).
-    private(set) var strictScopes: Set<String> = []
+    /// Limits also checked in Redis on every request (`strict: true`, with `quotas.redis`).
+    private(set) var strict: Set<ObjectIdentifier> = []
     let onTableFull: QuotaTable.TableFullPolicy
+
+    var hasStrict: Bool { !strict.isEmpty }
+
+    func isStrict(_ limit: QuotaLimit) -> Bool { strict.contains(ObjectIdentifier(limit)) }
 
     var isEmpty: Bool { byKey.isEmpty && byKeyModel.isEmpty && byModel.isEmpty && byProvider.isEmpty }
 
@@ -24,9 +28,14 @@ struct QuotaPlan: Sendable {
         let quotas = config.quotas
         onTableFull = quotas.onTableFull == .open ? .failOpen : .failClosed
         let clustered = quotas.redis != nil
+        var strict: Set<ObjectIdentifier> = []
         func compile(_ set: GatewayConfig.LimitSet?, scope: String) -> [QuotaLimit] {
             guard let set else { return [] }
-            return set.limits.compactMap { Self.limit($0, set: set, scope: scope, timeZone: quotas.timeZone, clustered: clustered) }
+            let limits = set.limits.compactMap { Self.limit($0, set: set, scope: scope, timeZone: quotas.timeZone, clustered: clustered) }
+            if set.strict && clustered {
+                for limit in limits where limit.definition.sharing != .local { strict.insert(ObjectIdentifier(limit)) }
+            }
+            return limits
         }
         let teams = Dictionary(quotas.teams.map { ($0.name, $0.limits) }, uniquingKeysWith: { a, _ in a })
         for key in config.apiKeys {
@@ -46,6 +55,7 @@ struct QuotaPlan: Sendable {
             let limits = compile(provider.budget, scope: "provider:\(provider.name)")
             if !limits.isEmpty { byProvider[provider.name] = limits }
         }
+        self.strict = strict
     }
 
     /// Every limit a request by `key` for `model` is charged against, broadest scope last.

@@ -220,6 +220,8 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         let request = RequestContext(head: head, body: body, query: query, endpoint: endpoint, requestID: requestID, config: config)
         request.quotaTable = worker.quotaTable
         request.quotaWorker = worker.quotaWorker
+        request.strictQuota = worker.strictQuotaPool(for: config)
+        request.eventLoop = worker.eventLoop
         request.clientAddress = context?.channel.remoteAddress
         let chain = worker.configStore.chain
         chain.run(request, eventLoop: worker.eventLoop) { [weak self] error in

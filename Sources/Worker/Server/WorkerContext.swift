@@ -1,4 +1,5 @@
 import Logging
+import QuotaCluster
 import NIOCore
 import SharedState
 
@@ -17,6 +18,19 @@ final class WorkerContext: @unchecked Sendable {
     let controlBlock: ControlBlock?
     /// The pod's quota table (nil only in tests that build a worker without one).
     var quotaTable: QuotaTable?
+    private var strictPool: StrictQuotaPool?
+
+    /// The strict-quota thread pool for `config`'s Redis, built on first need and rebuilt when
+    /// the Redis settings change; nil when no limit is strict.
+    func strictQuotaPool(for config: RuntimeConfig) -> StrictQuotaPool? {
+        guard config.quotaPlan.hasStrict, config.source.quotas.redis != nil else { return nil }
+        let settings = QuotaSyncSettings(config.source.quotas)
+        if let pool = strictPool, pool.settings == settings { return pool }
+        let pool = StrictQuotaPool(settings: settings)
+        strictPool = pool
+        return pool
+    }
+
     /// This worker's column in the quota table (concurrency counts per worker).
     var quotaWorker: Int { quotaTable.map { workerID % $0.workerColumns } ?? 0 }
     let logger: Logger

@@ -4,7 +4,7 @@ import SharedState
 import Synchronization
 import Testing
 import TollgateTesting
-@testable import Controller
+@testable import QuotaCluster
 
 /// Measures the documented overshoot bound: three pods with running sync loops spend one
 /// cluster budget concurrently at a known rate; the cluster may admit at most about

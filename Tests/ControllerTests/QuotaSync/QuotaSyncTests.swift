@@ -3,7 +3,7 @@ import Logging
 import SharedState
 import Testing
 import TollgateTesting
-@testable import Controller
+@testable import QuotaCluster
 
 /// Two simulated pods (two quota tables, two sync loops driven round by round) against a real
 /// redis-server.

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import TollgateTesting
-@testable import Controller
+@testable import QuotaCluster
 
 @Suite struct RedisClientTests {
     @Test func pipelineRepliesInOrderWithServerErrorsInline() throws {

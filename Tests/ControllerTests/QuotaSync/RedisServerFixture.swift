@@ -1,6 +1,6 @@
 import Foundation
 import TollgateTesting
-@testable import Controller
+@testable import QuotaCluster
 
 /// The test suite's `redis-server` (TollgateTesting's `RedisServer`) and the endpoint the
 /// controller's client connects to.

@@ -3,7 +3,7 @@ import Logging
 import SharedState
 import Testing
 import TollgateTesting
-@testable import Controller
+@testable import QuotaCluster
 
 @Suite struct StrictQuotaCheckTests {
     @Test func calendarBudgetIsExactAcrossPodsAndCountsSyncedConsumption() throws {

@@ -1,4 +1,6 @@
 import Config
+import Logging
+import NIOCore
 import SharedState
 import TollgateCore
 
@@ -26,10 +28,43 @@ struct QuotaFilter: RequestFilter {
         let charges = limits.map { QuotaCharge($0, cost: estimate[$0.definition.unit]) }
         switch table.acquire(charges, worker: context.quotaWorker, onTableFull: plan.onTableFull) {
         case .admitted(let reservation):
-            context.admission = QuotaAdmission(table: table, reservation: reservation, estimate: estimate)
-            return .proceed
+            let admission = QuotaAdmission(table: table, reservation: reservation, estimate: estimate)
+            context.admission = admission
+            guard plan.hasStrict, let pool = context.strictQuota, let loop = context.eventLoop else { return .proceed }
+            let strict = limits.enumerated().filter { plan.isStrict($0.element) }
+                .map { (index: $0.offset, limit: $0.element, cost: estimate[$0.element.definition.unit]) }
+            guard !strict.isEmpty else { return .proceed }
+            return .suspend(Self.checkStrict(strict, pool: pool, admission: admission, limits: limits, estimate: estimate,
+                                             context: context, eventLoop: loop))
         case .rejected(let rejection):
             return .respond(Self.error(rejection, limit: limits[rejection.index], estimate: estimate))
+        }
+    }
+
+    /// Strict mode: the local reservation stands; Redis must agree too. A refusal there (or an
+    /// unreachable Redis for a fail-closed limit) releases the local reservation and answers 429.
+    static func checkStrict(_ strict: [(index: Int, limit: QuotaLimit, cost: UInt64)], pool: StrictQuotaPool, admission: QuotaAdmission,
+                            limits: [QuotaLimit], estimate: QuotaUsage, context: RequestContext, eventLoop: EventLoop) -> EventLoopFuture<FilterResult> {
+        let logger = Logger(label: "tollgate.worker.quota")
+        return pool.check(strict, on: eventLoop).map { verdict -> FilterResult in
+            switch verdict {
+            case .admitted:
+                admission.strict = (pool, strict.map(\.limit), logger)
+                return .proceed
+            case .rejected(let rejection):
+                admission.settle(.notServed)
+                return .respond(Self.error(rejection, limit: limits[rejection.index], estimate: estimate))
+            case .unavailable(let index, let why):
+                let limit = limits[index]
+                logger.warning("strict quota check could not reach Redis", metadata: ["limit": "\(limit.name)", "error": "\(why)"])
+                if limit.definition.sharing == .clusterFailClosed {
+                    admission.settle(.notServed)
+                    let status = QuotaStatus(name: limit.name, unit: limit.definition.unit, limit: limit.limit, remaining: 0, resetAfterNanoseconds: 1_000_000_000)
+                    return .respond(Self.error(QuotaRejection(reason: .clusterSyncUnavailable, index: index, status: status, retryAfterNanoseconds: 1_000_000_000),
+                                               limit: limit, estimate: estimate))
+                }
+                return .proceed
+            }
         }
     }
 

@@ -13,7 +13,9 @@ import SharedState
 ///   counts too) plus a field `strict` that this check increments atomically.
 /// - Rolling limits run GCRA in Lua on a TAT key of their own, timed by Redis's clock (`TIME`),
 ///   so pods with skewed clocks agree.
-public final class StrictQuotaCheck {
+/// `@unchecked Sendable`: it may move between threads (a pool hands it out), but only one uses
+/// it at a time.
+public final class StrictQuotaCheck: @unchecked Sendable {
     /// The outcome of one strict check.
     public struct Decision: Sendable, Equatable {
         public var admitted: Bool
