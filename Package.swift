@@ -29,11 +29,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Local guardrails: PII/secret detectors, keyword and injection matching, redaction,
+        // JSON body rewriting and the streaming hold-back scanner. Pure Swift over bytes.
+        .target(name: "Guardrails", dependencies: ["TollgateCore"]),
         // Config schema, YAML loading + validation, and the binary snapshot format.
         .target(
             name: "Config",
             dependencies: [
-                "TollgateCore",
+                "TollgateCore", "Guardrails",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -52,7 +55,7 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
-                "Config", "SharedState", "TollgateCore", "CTollgate",
+                "Config", "SharedState", "TollgateCore", "CTollgate", "Guardrails",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -80,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "Config", "Controller", "Worker", "Supervisor", "MockProvider", "TollgateCore",
+                "Config", "Controller", "Worker", "Supervisor", "MockProvider", "TollgateCore", "Guardrails",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,6 +92,7 @@ let package = Package(
         .target(name: "TollgateTesting", dependencies: ["TollgateCore"], path: "Tests/TollgateTesting"),
         .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "GuardrailsTests", dependencies: ["Guardrails", "TollgateCore"]),
         .testTarget(name: "SharedStateTests", dependencies: ["SharedState"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(
