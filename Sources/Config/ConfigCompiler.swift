@@ -11,12 +11,13 @@ struct ConfigCompiler {
     /// mistake is reported once instead of cascading into "unknown provider" elsewhere.
     var declaredProviders: [String] = []
     var declaredRoutes: [String] = []
+    var declaredGuardrailPolicies: [String] = []
 
     init(environment: [String: String]) {
         self.environment = environment
     }
 
-    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "pricing"]
+    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "pricing", "guardrails"]
 
     mutating func compile(_ root: Node) -> GatewayConfig? {
         guard let top = reader.mapping(root, "", allowed: Self.topLevelKeys, required: ["version", "listeners", "providers", "models"]) else {
@@ -28,13 +29,16 @@ struct ConfigCompiler {
         let listeners = compileListeners(top["listeners"])
         let limits = compileLimits(top["limits"])
         let providers = compileProviders(top["providers"])
+        let guardrails = compileGuardrails(top["guardrails"])
         var routes = compileRoutes(top["routes"], providers: declaredProviders)
         let models = compileModels(top["models"], providers: declaredProviders, routes: &routes)
         let keys = compileKeys(top["api_keys"], models: models.map(\.name), routes: declaredRoutes + routes.map(\.name))
         let mock = compileMock(top["mock_provider"])
         let pricing = compilePricing(top["pricing"])
-        return GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
-                             models: models, routes: routes, apiKeys: keys, mockProvider: mock, pricing: pricing)
+        var config = GatewayConfig(version: ConfigLoader.supportedVersion, listeners: listeners, limits: limits, providers: providers,
+                                   models: models, routes: routes, apiKeys: keys, mockProvider: mock, pricing: pricing)
+        config.guardrails = guardrails
+        return config
     }
 
     // MARK: - Sections
@@ -299,7 +303,7 @@ struct ConfigCompiler {
         var names = Set<String>()
         for (i, item) in items.enumerated() {
             let path = "routes[\(i)]"
-            guard let m = reader.mapping(item, path, allowed: ["name", "priorities", "max_attempts"], required: ["name", "priorities"]) else { continue }
+            guard let m = reader.mapping(item, path, allowed: ["name", "priorities", "max_attempts", "guardrails"], required: ["name", "priorities"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "route")
             if let name { declaredRoutes.append(name) }
             var priorities: [GatewayConfig.Priority] = []
@@ -342,8 +346,9 @@ struct ConfigCompiler {
                     maxAttempts = n
                 }
             }
+            let guardrails = guardrailReferences(m["guardrails"], "\(path).guardrails")
             guard let name, valid else { continue }
-            out.append(.init(name: name, priorities: priorities, maxAttempts: max(1, maxAttempts)))
+            out.append(.init(name: name, priorities: priorities, maxAttempts: max(1, maxAttempts), guardrails: guardrails))
         }
         return out
     }
@@ -410,7 +415,7 @@ struct ConfigCompiler {
         var hashes = [String: Int]()
         for (i, item) in items.enumerated() {
             let path = "api_keys[\(i)]"
-            guard let m = reader.mapping(item, path, allowed: ["name", "key_hash", "models", "routes"], required: ["name", "key_hash", "models"]) else { continue }
+            guard let m = reader.mapping(item, path, allowed: ["name", "key_hash", "models", "routes", "guardrails"], required: ["name", "key_hash", "models"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "API key")
             var hash = reader.nonEmptyString(m["key_hash"], "\(path).key_hash")
             if let h = hash {
@@ -458,8 +463,9 @@ struct ConfigCompiler {
                     overrides[model] = route
                 }
             }
+            let guardrails = guardrailReferences(m["guardrails"], "\(path).guardrails")
             guard let name, let hash, modelsValid else { continue }
-            out.append(.init(name: name, keyHash: hash.lowercased(), models: allowed, routes: overrides))
+            out.append(.init(name: name, keyHash: hash.lowercased(), models: allowed, routes: overrides, guardrails: guardrails))
         }
         return out
     }

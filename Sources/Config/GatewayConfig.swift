@@ -18,6 +18,8 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
     public var mockProvider: MockProviderSettings?
     /// Upstream model → price: the built-in catalog with the config's `pricing:` on top.
     public var pricing: [String: ModelPrice]
+    /// Guardrail policies and the ones every request gets.
+    public var guardrails = GuardrailsSettings()
 
     public init(
         version: Int = 1,
@@ -191,10 +193,13 @@ extension GatewayConfig {
         public var priorities: [Priority]
         /// Upper bound on upstream attempts for one client request (defaults to every backend).
         public var maxAttempts: Int
-        public init(name: String, priorities: [Priority], maxAttempts: Int) {
+        /// Guardrail policies for requests on this route (after the defaults).
+        public var guardrails: [String]
+        public init(name: String, priorities: [Priority], maxAttempts: Int, guardrails: [String] = []) {
             self.name = name
             self.priorities = priorities
             self.maxAttempts = maxAttempts
+            self.guardrails = guardrails
         }
     }
 
@@ -227,11 +232,14 @@ extension GatewayConfig {
         public var models: [String]
         /// Per-key route overrides: public model name → route name.
         public var routes: [String: String]
-        public init(name: String, keyHash: String, models: [String], routes: [String: String] = [:]) {
+        /// Guardrail policies for this key's requests (after the defaults and the route's).
+        public var guardrails: [String]
+        public init(name: String, keyHash: String, models: [String], routes: [String: String] = [:], guardrails: [String] = []) {
             self.name = name
             self.keyHash = keyHash
             self.models = models
             self.routes = routes
+            self.guardrails = guardrails
         }
     }
 

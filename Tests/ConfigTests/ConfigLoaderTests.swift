@@ -67,6 +67,7 @@ import Testing
         #expect(prod.routes.first { $0.name == "chat-tiered" }?.priorities.count == 3)
         #expect(prod.limits.maxBodyBytes == 10 * 1024 * 1024)
         #expect(prod.apiKeys.count == 2)
+        #expect(prod.guardrails.defaultPolicies == ["baseline"] && prod.guardrails.policies.count == 3)
         #expect(prod.providers.first { $0.kind == .vertex }?.vertex?.tokenURI == "https://oauth2.googleapis.com/token")
     }
 
