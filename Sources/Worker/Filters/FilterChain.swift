@@ -8,6 +8,7 @@ struct FilterChain: Sendable {
         { AuthFilter(config: $0) },
         { RequestParsingFilter(config: $0) },
         { ModelAccessFilter(config: $0) },
+        { GuardrailsFilter(config: $0) },
     ]
 
     let filters: [any RequestFilter]

@@ -71,6 +71,8 @@ final class RequestContext {
     var streamOptionsRange: Range<Int>?
     /// Set by `ModelAccessFilter`.
     var route: CompiledRoute?
+    /// Headers filters add to the client's response (e.g. `x-tollgate-guardrails`).
+    var responseHeaders: [(String, String)] = []
 
     init(head: HTTPRequestHead, body: ByteBuffer, query: String, endpoint: Endpoint, requestID: String, config: RuntimeConfig) {
         self.head = head

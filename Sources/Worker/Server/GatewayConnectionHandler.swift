@@ -233,7 +233,8 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
             let proxied = ProxyExchange.Request(endpoint: endpoint, query: query, clientHead: head, body: request.body,
                                                 modelRange: modelRange, publicModel: model, requestID: self.requestID,
                                                 stream: request.stream, includeUsage: request.includeUsage,
-                                                streamOptionsRange: request.streamOptionsRange)
+                                                streamOptionsRange: request.streamOptionsRange,
+                                                extraResponseHeaders: request.responseHeaders)
             let exchange = ProxyExchange(sink: self, worker: self.worker, config: config, route: route, request: proxied)
             self.exchange = exchange
             exchange.start()

@@ -50,6 +50,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         let includeUsage: Bool
         /// Byte range of the `stream_options` value inside `body`, if present.
         let streamOptionsRange: Range<Int>?
+        /// Headers the filter chain adds to the response (e.g. `x-tollgate-guardrails`).
+        var extraResponseHeaders: [(String, String)] = []
     }
 
     private enum State {
@@ -314,6 +316,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         headers.add(name: "x-request-id", value: request.requestID)
         headers.add(name: "x-tollgate-backend", value: backend.id)
         headers.add(name: "x-tollgate-attempts", value: String(machine.attempts))
+        for (name, value) in request.extraResponseHeaders { headers.add(name: name, value: value) }
         if !sink.clientKeepAlive {
             headers.add(name: "connection", value: "close")
         }

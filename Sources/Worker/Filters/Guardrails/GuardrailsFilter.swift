@@ -1,0 +1,85 @@
+import Guardrails
+import Logging
+import NIOCore
+import TollgateCore
+
+/// Runs the request's guardrail policies (config defaults, then the route's, then the API
+/// key's) over every text field of the prompt: a block answers 403 `guardrail_blocked` in the
+/// front's error shape before anything goes upstream; a redaction replaces the body that is
+/// forwarded. Either way `x-tollgate-guardrails` tells the client which checks ran and what
+/// they did. Logs name the policy, check and rule, never the matched text.
+struct GuardrailsFilter: RequestFilter {
+    let name = "guardrails"
+    /// Compiled once per config generation; the automata inside are shared by every request.
+    let policies: [String: GuardrailPolicy]
+    let defaults: [String]
+    let routePolicies: [String: [String]]
+    let keyPolicies: [String: [String]]
+    let logger = Logger(label: "tollgate.guardrails")
+
+    init(config: RuntimeConfig) {
+        var compiled: [String: GuardrailPolicy] = [:]
+        for p in config.source.guardrails.policies {
+            // The config compiler already compiled every policy once, so this cannot fail.
+            if let policy = try? p.compiled() { compiled[p.name] = policy }
+        }
+        policies = compiled
+        defaults = config.source.guardrails.defaultPolicies
+        routePolicies = Dictionary(config.source.routes.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
+        keyPolicies = Dictionary(config.source.apiKeys.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The engine for one request: defaults, route, key; each policy once.
+    func engine(route: String?, key: String?) -> GuardrailEngine {
+        var names = defaults
+        if let route, let extra = routePolicies[route] { names += extra }
+        if let key, let extra = keyPolicies[key] { names += extra }
+        return GuardrailEngine(policies: names.compactMap { policies[$0] })
+    }
+
+    func onRequest(_ context: RequestContext) -> FilterResult {
+        guard !policies.isEmpty else { return .proceed }
+        let engine = engine(route: context.route?.name, key: context.key?.name)
+        guard engine.applies(to: .prompt) else { return .proceed }
+        let document: GuardrailDocument
+        switch context.endpoint {
+        case .chatCompletions: document = .openAIChatRequest
+        case .embeddings: document = .openAIEmbeddingsRequest
+        case .messages, .countTokens: document = .anthropicMessagesRequest
+        }
+        let result = context.body.withUnsafeReadableBytes { raw in
+            GuardrailJSONRewriter.scan(raw, document: document, engine: engine, direction: .prompt)
+        }
+        let header = ("x-tollgate-guardrails", GuardrailsHeader.value(engine: engine, findings: result.findings, direction: .prompt))
+        for finding in result.findings where finding.action != .allow || finding.shadow {
+            logger.notice("guardrail finding", metadata: [
+                "request_id": "\(context.requestID)", "key": "\(context.key?.name ?? "-")", "policy": "\(finding.policy)",
+                "check": "\(finding.check)", "rule": "\(finding.rule)", "action": "\(finding.action.rawValue)",
+                "shadow": "\(finding.shadow)", "applied": "\(finding.effectiveAction.rawValue)",
+            ])
+        }
+        switch result.verdict {
+        case .block:
+            let f = result.findings.first { $0.effectiveAction == .block }
+            let policy = f?.policy ?? "?", check = f?.check ?? "?", rule = f?.rule ?? "?"
+            var error = GatewayError.forbidden(
+                "The request was blocked by guardrail policy '\(policy)' (check '\(check)', rule '\(rule)').",
+                code: "guardrail_blocked")
+            error.headers.append(header)
+            return .respond(error)
+        case .redact:
+            if let body = result.body {
+                var buffer = ByteBufferAllocator().buffer(capacity: body.count)
+                buffer.writeBytes(body)
+                context.body = buffer
+                // The proxy rewrites these ranges in place later; they moved with the splice.
+                context.modelRange = context.modelRange.map(result.shifted)
+                context.streamOptionsRange = context.streamOptionsRange.map(result.shifted)
+            }
+        case .allow:
+            break
+        }
+        context.responseHeaders.append(header)
+        return .proceed
+    }
+}
