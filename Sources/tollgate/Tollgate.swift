@@ -16,7 +16,8 @@ struct Tollgate: ParsableCommand {
         commandName: "tollgate",
         abstract: "An AI gateway: one policy-controlled front door for every LLM.",
         version: TollgateCore.version,
-        subcommands: [Serve.self, ConfigCommand.self, Keys.self, MockProviderCommand.self, WorkerCommand.self, ControllerCommand.self]
+        subcommands: [Serve.self, ConfigCommand.self, Keys.self, MockProviderCommand.self, WorkerCommand.self, ControllerCommand.self,
+                      GuardrailsBenchCommand.self]
     )
 }
 
