@@ -67,3 +67,56 @@ import TollgateTesting
         #expect(content == "card [REDACTED:CREDIT_CARD], ssn [REDACTED:US_SSN], mail a@example.com")
     }
 }
+
+/// Output guardrails: the echo model repeats the prompt, which the prompt side lets through
+/// (the checks apply to responses only), so what the client receives shows the output side.
+@Suite(.serialized) struct GuardrailsResponseLiveTests {
+    static func config(mock: Int, port: Int) -> String {
+        GatewayHarness.defaultConfig(mockPort: mock, port: port, chatBackend: "gpt-4o-mini+echo+tps=400") + """
+
+        guardrails:
+          default: [output]
+          policies:
+            - name: output
+              checks:
+                - {type: pii, detectors: [credit_card], action: redact, applies_to: response}
+                - {type: keywords, keywords: [launch code], whole_word: true, action: block, applies_to: response}
+        """
+    }
+
+    @Test func streamedAndWholeResponsesAreRedacted() throws {
+        let h = try GatewayHarness(workers: 1, config: Self.config)
+        let prompt = "my card 4111 1111 1111 1111 is on file"
+        let whole = try h.client().postJSON("/v1/chat/completions", chatBody(content: prompt), headers: auth())
+        #expect(whole.status == 200, "\(whole.bodyString)")
+        let message = ((try whole.json()["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
+        #expect(message == "my card [REDACTED:CREDIT_CARD] is on file")
+        #expect(try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests").bodyString.contains("4111 1111"), "the prompt side must not redact")
+
+        let stream = try h.client().startStreaming("POST", "/v1/chat/completions", headers: auth(), body: chatBody(content: prompt, stream: true))
+        #expect(stream.status == 200)
+        let events = try stream.sseEvents()
+        #expect(events.last == "[DONE]")
+        var text = ""
+        for event in events.dropLast() {
+            let obj = try JSONSerialization.jsonObject(with: Data(event.utf8)) as? [String: Any]
+            let delta = (obj?["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any]
+            text += delta?["content"] as? String ?? ""
+        }
+        #expect(text == "my card [REDACTED:CREDIT_CARD] is on file")
+        #expect(!events.joined().contains("4111"))
+    }
+
+    @Test func blockedStreamEndsWithAnErrorEvent() throws {
+        let h = try GatewayHarness(workers: 1, config: Self.config)
+        let stream = try h.client().startStreaming("POST", "/v1/chat/completions", headers: auth(),
+                                                   body: chatBody(content: "all good here, the launch code is secret", stream: true))
+        #expect(stream.status == 200)
+        var raw: [UInt8] = []
+        while let chunk = try stream.nextChunk() { raw += chunk }
+        let text = String(decoding: raw, as: UTF8.self)
+        #expect(text.contains("\"code\":\"guardrail_blocked\""))
+        #expect(!text.contains("launch"))
+        #expect(!text.contains("[DONE]"))
+    }
+}

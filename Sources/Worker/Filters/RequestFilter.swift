@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import Guardrails
 import TollgateCore
 
 /// One stage of the request path (auth, parsing, model access; later WAF, quotas,
@@ -73,6 +74,8 @@ final class RequestContext {
     var route: CompiledRoute?
     /// Headers filters add to the client's response (e.g. `x-tollgate-guardrails`).
     var responseHeaders: [(String, String)] = []
+    /// Set by `GuardrailsFilter` when some policy inspects the response.
+    var responseGuardrails: GuardrailEngine?
 
     init(head: HTTPRequestHead, body: ByteBuffer, query: String, endpoint: Endpoint, requestID: String, config: RuntimeConfig) {
         self.head = head

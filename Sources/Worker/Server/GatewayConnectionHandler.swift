@@ -234,7 +234,8 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
                                                 modelRange: modelRange, publicModel: model, requestID: self.requestID,
                                                 stream: request.stream, includeUsage: request.includeUsage,
                                                 streamOptionsRange: request.streamOptionsRange,
-                                                extraResponseHeaders: request.responseHeaders)
+                                                extraResponseHeaders: request.responseHeaders,
+                                                responseGuardrails: request.responseGuardrails)
             let exchange = ProxyExchange(sink: self, worker: self.worker, config: config, route: route, request: proxied)
             self.exchange = exchange
             exchange.start()

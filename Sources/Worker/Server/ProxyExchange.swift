@@ -1,3 +1,4 @@
+import Guardrails
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -52,6 +53,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         let streamOptionsRange: Range<Int>?
         /// Headers the filter chain adds to the response (e.g. `x-tollgate-guardrails`).
         var extraResponseHeaders: [(String, String)] = []
+        /// Guardrails on the output, layered over the adapter's translator.
+        var responseGuardrails: GuardrailEngine?
     }
 
     private enum State {
@@ -277,6 +280,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         state = .streaming(ref, conn)
         deadline = .now() + .milliseconds(Int64(config.limits.upstreamIdleTimeoutMs))
         translator = backend.provider.adapter.responseTranslator(for: request, backend: backend)
+        if let engine = request.responseGuardrails, let inner = translator {
+            translator = GuardedResponseTranslator(inner: inner, engine: engine, endpoint: request.endpoint, requestID: request.requestID, logger: worker.logger)
+        }
         var translatedContentType: String?
         if let translator {
             switch translator.mode(status: status, headers: head.headers) {

@@ -40,6 +40,7 @@ struct GuardrailsFilter: RequestFilter {
     func onRequest(_ context: RequestContext) -> FilterResult {
         guard !policies.isEmpty else { return .proceed }
         let engine = engine(route: context.route?.name, key: context.key?.name)
+        if engine.applies(to: .response) { context.responseGuardrails = engine }
         guard engine.applies(to: .prompt) else { return .proceed }
         let document: GuardrailDocument
         switch context.endpoint {
