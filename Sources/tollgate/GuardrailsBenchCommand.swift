@@ -13,9 +13,17 @@ struct GuardrailsBenchCommand: ParsableCommand {
     @Option(help: "Seconds to measure for.")
     var seconds: Double = 2
 
+    @Flag(help: "Also measure each check on its own.")
+    var perCheck = false
+
     func run() throws {
         let m = GuardrailBenchmark.run(seconds: seconds)
         let rate = (m.megabytesPerSecond * 10).rounded() / 10
         print("guardrails scan: \(rate) MB/s per core (\(m.bytesPerScan)-byte prompt, \(m.iterations) scans, all local checks)")
+        if perCheck {
+            for (check, m) in GuardrailBenchmark.runPerCheck(seconds: seconds / 4) {
+                print("  \(check): \((m.megabytesPerSecond * 10).rounded() / 10) MB/s")
+            }
+        }
     }
 }
