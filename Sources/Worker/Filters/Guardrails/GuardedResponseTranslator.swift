@@ -58,7 +58,7 @@ final class GuardedResponseTranslator: ResponseTranslator {
         log(result.findings)
         switch result.verdict {
         case .block:
-            let error = Self.blockError(result.findings.first { $0.effectiveAction == .block })
+            let error = GatewayError.guardrailBlocked(result.findings.first { $0.effectiveAction == .block }, side: .response)
             return (error.status, Array(error.body(for: front).utf8))
         case .redact:
             return (status, result.body ?? translated)
@@ -185,17 +185,12 @@ final class GuardedResponseTranslator: ResponseTranslator {
     private func blockStream(_ finding: GuardrailFinding) -> [UInt8] {
         blocked = true
         log([finding])
-        let error = Self.blockError(finding)
+        let error = GatewayError.guardrailBlocked(finding, side: .response)
         let prefix = front == .anthropic ? "event: error\ndata: " : "data: "
         return Array((prefix + error.body(for: front) + "\n\n").utf8)
     }
 
     // MARK: - Helpers
-
-    static func blockError(_ finding: GuardrailFinding?) -> GatewayError {
-        .forbidden("The response was blocked by guardrail policy '\(finding?.policy ?? "?")' (check '\(finding?.check ?? "?")', rule '\(finding?.rule ?? "?")').",
-                   code: "guardrail_blocked")
-    }
 
     /// The value of the event's `data:` line (single-line data, as every provider sends).
     static func dataRange(_ block: [UInt8]) -> Range<Int>? {
@@ -222,11 +217,6 @@ final class GuardedResponseTranslator: ResponseTranslator {
     }
 
     private func log(_ findings: [GuardrailFinding]) {
-        for f in findings where f.action != .allow || f.shadow {
-            logger.notice("guardrail finding", metadata: [
-                "request_id": "\(requestID)", "side": "response", "policy": "\(f.policy)", "check": "\(f.check)",
-                "rule": "\(f.rule)", "action": "\(f.action.rawValue)", "shadow": "\(f.shadow)", "applied": "\(f.effectiveAction.rawValue)",
-            ])
-        }
+        GuardrailFindingLog.log(findings, side: .response, requestID: requestID, key: nil, logger: logger)
     }
 }

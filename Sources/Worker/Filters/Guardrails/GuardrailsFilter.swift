@@ -52,20 +52,10 @@ struct GuardrailsFilter: RequestFilter {
             GuardrailJSONRewriter.scan(raw, document: document, engine: engine, direction: .prompt)
         }
         let header = ("x-tollgate-guardrails", GuardrailsHeader.value(engine: engine, findings: result.findings, direction: .prompt))
-        for finding in result.findings where finding.action != .allow || finding.shadow {
-            logger.notice("guardrail finding", metadata: [
-                "request_id": "\(context.requestID)", "key": "\(context.key?.name ?? "-")", "policy": "\(finding.policy)",
-                "check": "\(finding.check)", "rule": "\(finding.rule)", "action": "\(finding.action.rawValue)",
-                "shadow": "\(finding.shadow)", "applied": "\(finding.effectiveAction.rawValue)",
-            ])
-        }
+        GuardrailFindingLog.log(result.findings, side: .prompt, requestID: context.requestID, key: context.key?.name, logger: logger)
         switch result.verdict {
         case .block:
-            let f = result.findings.first { $0.effectiveAction == .block }
-            let policy = f?.policy ?? "?", check = f?.check ?? "?", rule = f?.rule ?? "?"
-            var error = GatewayError.forbidden(
-                "The request was blocked by guardrail policy '\(policy)' (check '\(check)', rule '\(rule)').",
-                code: "guardrail_blocked")
+            var error = GatewayError.guardrailBlocked(result.findings.first { $0.effectiveAction == .block }, side: .prompt)
             error.headers.append(header)
             return .respond(error)
         case .redact:
