@@ -77,4 +77,32 @@ import Testing
         #expect(text.count <= 800 - guardian.window + 1)
         #expect(String(validating: text, as: UTF8.self) != nil)
     }
+
+    @Test func aMatchLongerThanTheWindowNeitherStallsNorLeaksItsEnd() throws {
+        // A custom regex is unbounded, so the window is capped; a match that only completes
+        // after its start was released must still have its held part redacted.
+        let rule = try CustomRegexRule(name: "run", pattern: "a{10,}b")
+        let engine = GuardrailEngine(policies: [GuardrailPolicy(name: "p", checks: [GuardrailCheck(name: "re", kind: .regex([rule]), action: .redact)])])
+        var guardian = StreamGuard(engine: engine)
+        #expect(guardian.window == StreamGuard.maxWindow)
+        var out: [UInt8] = []
+        for delta in [String(repeating: "a", count: 3000), "b tail"] {
+            if case .release(let t, _) = guardian.feed(delta) { out += t }
+        }
+        if case .release(let t, _) = guardian.finish() { out += t }
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.hasSuffix("[REDACTED:RUN] tail"))
+        // Text released before the match could be known is the documented limit; the rest is redacted.
+        #expect(!text.contains("ab"))
+        #expect(text.utf8.count < 3000)
+    }
+
+    @Test func findingsNearTheCutStayWhole() {
+        // An SSN and an e-mail near the end of a long text, split anywhere: both stay whole.
+        let text = "x " + String(repeating: "y", count: 300) + " 123-45-6789 a@example.com"
+        let expected = "x " + String(repeating: "y", count: 300) + " [REDACTED:US_SSN] [REDACTED:EMAIL]"
+        for cut in stride(from: 1, to: text.utf8.count, by: 3) {
+            #expect(Self.run(text, cuts: [cut]).0 == expected, "cut \(cut)")
+        }
+    }
 }

@@ -65,24 +65,31 @@ public struct StreamGuard: Sendable {
             pending.removeAll()
             return .block(finding)
         }
-        // Release up to the window, but never through a finding that is still open.
+        // Release up to the window, but never through a finding that may still grow. Right to
+        // left, so a finding that moves the cut exposes the ones it overlaps.
         var cut = final ? pending.count : max(0, pending.count - window)
-        for f in result.findings where f.range.upperBound - base > cut && f.range.lowerBound - base < cut {
-            cut = max(0, f.range.lowerBound - base)
-        }
         if !final {
+            for f in result.findings.reversed() where f.range.lowerBound >= base {
+                let lo = f.range.lowerBound - base, hi = f.range.upperBound - base
+                if hi > cut && lo < cut { cut = lo }
+            }
             // Never split a UTF-8 sequence.
             while cut > 0, cut < pending.count, pending[cut] & 0xC0 == 0x80 { cut -= 1 }
         }
         guard cut > 0 else { return .release(text: [], findings: []) }
         var spans: [Redactor.Span] = []
         var released: [GuardrailFinding] = []
-        for f in result.findings where f.range.lowerBound >= base && f.range.upperBound - base <= cut {
+        for f in result.findings where f.range.upperBound > base {
+            // A match that starts in already released text (only possible when it is longer
+            // than the window) is redacted from the start of what is still held.
+            let lo = max(0, f.range.lowerBound - base)
+            let hi = min(cut, f.range.upperBound - base)
+            guard lo < hi, f.range.lowerBound < base || f.range.upperBound - base <= cut else { continue }
             var g = f
-            g.range = (f.range.lowerBound - base + offset)..<(f.range.upperBound - base + offset)
+            g.range = (lo + offset)..<(hi + offset)
             released.append(g)
             if f.effectiveAction == .redact {
-                spans.append(Redactor.Span(range: (f.range.lowerBound - base)..<(f.range.upperBound - base), type: f.type))
+                spans.append(Redactor.Span(range: lo..<hi, type: f.type))
             }
         }
         let text = pending.withUnsafeBufferPointer { Redactor.apply(spans, to: UnsafeBufferPointer(rebasing: $0[0..<cut])) }
