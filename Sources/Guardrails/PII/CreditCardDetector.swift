@@ -1,10 +1,18 @@
 /// Payment card numbers: 12–19 digits, optionally grouped by single spaces or dashes, with a
 /// known brand prefix/length and a valid Luhn checksum.
 enum CreditCardDetector {
+    /// One digit group of a run: which digits it holds and where its bytes are.
+    struct Group {
+        var firstDigit: Int
+        var endDigit: Int
+        var byteStart: Int
+        var byteEnd: Int
+    }
+
     static func scan(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
-        var digits = [Int](repeating: 0, count: 24)
-        // Digit count and byte end after each group of the current run.
-        var groupEnds: [(count: Int, end: Int)] = []
+        var digits: [Int] = []
+        digits.reserveCapacity(32)
+        var groups: [Group] = []
         var i = 0
         let n = text.count
         while i < n {
@@ -14,39 +22,53 @@ enum CreditCardDetector {
                 i += 1
                 continue
             }
-            // Collect the run: digits with single separators between them.
-            var count = 0
+            // Collect the run: digit groups joined by single spaces or dashes.
+            digits.removeAll(keepingCapacity: true)
+            groups.removeAll(keepingCapacity: true)
             var j = i
-            groupEnds.removeAll(keepingCapacity: true)
+            var group = Group(firstDigit: 0, endDigit: 0, byteStart: i, byteEnd: i)
             while j < n {
                 let c = text[j]
                 if ByteClass.isDigit(c) {
-                    if count < digits.count { digits[count] = ByteClass.digit(c) }
-                    count += 1
+                    digits.append(ByteClass.digit(c))
                     j += 1
-                } else if (c == 0x20 || c == 0x2D), ByteClass.isDigit(ByteClass.at(text, j + 1)), count > 0 {
-                    groupEnds.append((count, j))
+                } else if (c == 0x20 || c == 0x2D), ByteClass.isDigit(ByteClass.at(text, j + 1)) {
+                    group.endDigit = digits.count
+                    group.byteEnd = j
+                    groups.append(group)
+                    group = Group(firstDigit: digits.count, endDigit: 0, byteStart: j + 1, byteEnd: 0)
                     j += 1
                 } else {
                     break
                 }
             }
-            groupEnds.append((count, j))
+            group.endDigit = digits.count
+            group.byteEnd = j
+            groups.append(group)
             if !ByteClass.isAlpha(ByteClass.at(text, j)) {
-                // The whole run, else the longest valid prefix that ends at a group boundary
-                // (a card number followed by another number in the same spaced run).
-                for g in groupEnds.reversed() where g.count >= 12 && g.count <= 19 {
-                    if isCard(digits, g.count) {
-                        out.append(i..<g.end)
-                        break
+                // The longest span of whole groups that is a valid card, leftmost first: a
+                // card number can share a spaced run with an order number or a date.
+                var s = 0
+                while s < groups.count {
+                    var next = s + 1
+                    for e in stride(from: groups.count - 1, through: s, by: -1) {
+                        let count = groups[e].endDigit - groups[s].firstDigit
+                        if count >= 12, count <= 19, isCard(digits[groups[s].firstDigit..<groups[e].endDigit]) {
+                            out.append(groups[s].byteStart..<groups[e].byteEnd)
+                            next = e + 1
+                            break
+                        }
                     }
+                    s = next
                 }
             }
             i = j
         }
     }
 
-    static func isCard(_ d: [Int], _ n: Int) -> Bool {
+    static func isCard(_ digits: ArraySlice<Int>) -> Bool {
+        let d = Array(digits)
+        let n = d.count
         func prefix(_ k: Int) -> Int {
             var v = 0
             for x in 0..<k { v = v * 10 + d[x] }
