@@ -1,10 +1,10 @@
+import Guardrails
 import NIOCore
 import NIOHTTP1
-import Guardrails
 import TollgateCore
 
-/// One stage of the request path (auth, parsing, model access; later WAF, quotas,
-/// guardrails), in the manner of Envoy's HTTP filters.
+/// One stage of the request path (auth, parsing, model access, guardrails; later WAF,
+/// quotas), in the manner of Envoy's HTTP filters.
 ///
 /// A filter value is built once per config generation from the immutable `RuntimeConfig`
 /// (that is its validated "FilterConfig"), and then asked about each request. Per-request
