@@ -5,7 +5,8 @@ import Yams
 /// The `guardrails:` section and the `guardrails: [names]` references on routes and keys.
 extension ConfigCompiler {
     static let guardrailCheckKeys = ["name", "type", "keywords", "keywords_file", "whole_word", "detectors", "patterns",
-                                     "action", "shadow", "applies_to"]
+                                     "action", "shadow", "applies_to", "endpoint", "api_key_env", "api_key_file", "api_version",
+                                     "categories", "blocklists", "shield_prompt", "timeout_ms", "on_error"]
 
     mutating func compileGuardrails(_ node: Node?) -> GatewayConfig.GuardrailsSettings {
         guard let node, !YAMLReader.isNull(node) else { return .init() }
@@ -57,6 +58,8 @@ extension ConfigCompiler {
         // Options that belong to another type are mistakes, not silently ignored settings.
         let owned: [GatewayConfig.GuardrailCheckConfig.CheckType: [String]] = [
             .keywords: ["keywords", "keywords_file", "whole_word"], .pii: ["detectors"], .regex: ["patterns"], .injection: [],
+            .contentSafety: ["endpoint", "api_key_env", "api_key_file", "api_version", "categories", "blocklists", "shield_prompt",
+                             "timeout_ms", "on_error"],
         ]
         for (other, keys) in owned where other != type {
             for key in keys where m[key] != nil {
@@ -129,8 +132,91 @@ extension ConfigCompiler {
             }
         case .injection:
             break
+        case .contentSafety:
+            if action == .redact {
+                reader.issue("\(path).action", m["action"], "content_safety checks can allow or block, not redact (the service reports categories, not spans)")
+                valid = false
+            }
+            if check.appliesTo != .prompt {
+                reader.issue("\(path).applies_to", m["applies_to"], "content_safety checks run on prompts only")
+                valid = false
+            }
+            if let settings = contentSafetySettings(m, path, node: node) {
+                check.contentSafety = settings
+            } else {
+                valid = false
+            }
         }
         return valid ? check : nil
+    }
+
+    /// The Azure AI Content Safety options of a `content_safety` check.
+    mutating func contentSafetySettings(_ m: [String: Node], _ path: String, node: Node) -> GatewayConfig.ContentSafetySettings? {
+        guard let endpoint = reader.nonEmptyString(m["endpoint"], "\(path).endpoint") else {
+            if m["endpoint"] == nil { reader.issue("\(path).endpoint", node, "content_safety checks need endpoint (https://<resource>.cognitiveservices.azure.com)") }
+            return nil
+        }
+        var valid = true
+        if let problem = Self.baseURLProblem(endpoint) {
+            reader.issue("\(path).endpoint", m["endpoint"], problem.replacingOccurrences(of: "base_url", with: "endpoint"))
+            valid = false
+        }
+        var trimmed = endpoint
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        var settings = GatewayConfig.ContentSafetySettings(endpoint: trimmed)
+        settings.apiKey = credential(m, path)
+        if settings.apiKey == nil, m["api_key_env"] == nil, m["api_key_file"] == nil {
+            reader.issue(path, node, "content_safety checks need api_key_env or api_key_file (sent as Ocp-Apim-Subscription-Key)")
+            valid = false
+        }
+        if let version = reader.nonEmptyString(m["api_version"], "\(path).api_version") { settings.apiVersion = version }
+        if let categories = m["categories"] {
+            if case .mapping(let mapping) = categories {
+                var thresholds: [String: Int] = [:]
+                let known = ContentSafety.categories.map(\.config)
+                for (k, v) in mapping {
+                    guard case .scalar(let key) = k else { continue }
+                    let name = key.string
+                    guard known.contains(name) else {
+                        let near = YAMLReader.nearest(name, in: known).map { " (did you mean \"\($0)\"?)" } ?? ""
+                        reader.issue("\(path).categories.\(name)", k, "unknown category \"\(name)\"\(near); valid: \(known.joined(separator: ", "))")
+                        valid = false
+                        continue
+                    }
+                    guard let severity = reader.int(v, "\(path).categories.\(name)") else { valid = false; continue }
+                    guard (0...7).contains(severity) else {
+                        reader.issue("\(path).categories.\(name)", v, "severity threshold must be between 0 and 7, got \(severity)")
+                        valid = false
+                        continue
+                    }
+                    thresholds[name] = severity
+                }
+                settings.thresholds = thresholds
+            } else {
+                reader.issue("\(path).categories", categories, "expected a mapping of category to severity threshold, e.g. {hate: 4, violence: 2}")
+                valid = false
+            }
+        }
+        if let list = reader.sequence(m["blocklists"], "\(path).blocklists") {
+            settings.blocklists = list.enumerated().compactMap { reader.nonEmptyString($1, "\(path).blocklists[\($0)]") }
+        }
+        settings.shieldPrompt = bool(m["shield_prompt"], "\(path).shield_prompt") ?? false
+        if let timeout = reader.int(m["timeout_ms"], "\(path).timeout_ms") {
+            if (1...60_000).contains(timeout) {
+                settings.timeoutMs = timeout
+            } else {
+                reader.issue("\(path).timeout_ms", m["timeout_ms"], "timeout_ms must be between 1 and 60000, got \(timeout)")
+                valid = false
+            }
+        }
+        if let onError = enumValue(m["on_error"], "\(path).on_error", GuardrailAction.self, what: "on_error") {
+            if onError == .redact {
+                reader.issue("\(path).on_error", m["on_error"], "on_error is allow (fail open) or block (fail closed)")
+                valid = false
+            }
+            settings.failClosed = onError == .block
+        }
+        return valid ? settings : nil
     }
 
     /// A list of policy names (for `guardrails.default` and the route/key fields).

@@ -31,6 +31,8 @@ extension GatewayConfig {
     public struct GuardrailCheckConfig: Codable, Sendable, Equatable {
         public enum CheckType: String, Codable, Sendable, CaseIterable {
             case keywords, pii, injection, regex
+            /// Azure AI Content Safety (remote; prompt side only).
+            case contentSafety = "content_safety"
         }
 
         /// A custom regex rule: its name labels findings and redactions.
@@ -53,6 +55,8 @@ extension GatewayConfig {
         public var action: GuardrailAction
         public var shadow: Bool = false
         public var appliesTo: GuardrailScope = .prompt
+        /// Set for `content_safety` checks only.
+        public var contentSafety: ContentSafetySettings?
 
         public init(name: String, type: CheckType, action: GuardrailAction) {
             self.name = name
@@ -62,12 +66,38 @@ extension GatewayConfig {
     }
 }
 
+extension GatewayConfig {
+    /// Where and how a `content_safety` check calls Azure AI Content Safety.
+    public struct ContentSafetySettings: Codable, Sendable, Equatable {
+        /// Resource endpoint, e.g. `https://<resource>.cognitiveservices.azure.com`.
+        public var endpoint: String
+        /// Sent as `Ocp-Apim-Subscription-Key`.
+        public var apiKey: Secret?
+        public var apiVersion: String = "2024-09-01"
+        /// Category (`hate`, `self_harm`, `sexual`, `violence`) → lowest severity that violates.
+        public var thresholds: [String: Int] = ["hate": 4, "self_harm": 4, "sexual": 4, "violence": 4]
+        public var blocklists: [String] = []
+        /// Also call `text:shieldPrompt` (direct and indirect prompt attacks).
+        public var shieldPrompt = false
+        public var timeoutMs = 2_000
+        /// On timeout or error: block (fail closed) instead of letting the request through.
+        public var failClosed = false
+
+        public init(endpoint: String) {
+            self.endpoint = endpoint
+        }
+    }
+}
+
 extension GatewayConfig.GuardrailCheckConfig {
-    /// The compiled check. Throws (with the regex's own message) only for a pattern that does
-    /// not compile; the config compiler reports that as an issue, so a loaded config never throws.
-    public func compiled() throws -> GuardrailCheck {
+    /// The compiled local check, or nil for a remote one (`content_safety`, which the worker
+    /// runs itself). Throws (with the regex's own message) only for a pattern that does not
+    /// compile; the config compiler reports that as an issue, so a loaded config never throws.
+    public func compiled() throws -> GuardrailCheck? {
         let kind: GuardrailCheck.Kind
         switch type {
+        case .contentSafety:
+            return nil
         case .keywords:
             kind = .keywords(KeywordMatcher(strings: keywords), wholeWord: wholeWord)
         case .pii:
@@ -83,6 +113,6 @@ extension GatewayConfig.GuardrailCheckConfig {
 
 extension GatewayConfig.GuardrailPolicyConfig {
     public func compiled() throws -> GuardrailPolicy {
-        GuardrailPolicy(name: name, checks: try checks.map { try $0.compiled() })
+        GuardrailPolicy(name: name, checks: try checks.compactMap { try $0.compiled() })
     }
 }

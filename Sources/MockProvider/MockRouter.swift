@@ -24,6 +24,7 @@ import Darwin
 /// | `POST /projects/{p}/locations/{l}/publishers/google/models/{model}:{method}` | Vertex AI (bearer from `/token`) |
 /// | `POST /token` | Google OAuth (service-account JWT grant) |
 /// | `POST /model/{id}/converse`, `…/converse-stream` | Bedrock Converse (SigV4 required) |
+/// | `POST /contentsafety/text:analyze|text:shieldPrompt?api-version=…` | Azure AI Content Safety |
 /// | `GET`/`DELETE /mock/requests` | the request log, cleared |
 /// | `GET /healthz` | liveness |
 struct MockRouter: Sendable {
@@ -108,6 +109,9 @@ struct MockRouter: Sendable {
         if path.hasPrefix("/model/") {
             guard method == .POST else { return notAllowed(request, allow: "POST") }
             return BedrockConverseEndpoint.reply(to: request, path: path)
+        }
+        if path.hasPrefix("/contentsafety/"), segments.count == 2 {
+            return ContentSafetyEndpoint.reply(to: request, operation: segments[1])
         }
         if path.hasPrefix("/openai/deployments/") {
             return azure(request, segments: segments)

@@ -109,4 +109,46 @@ import Testing
         """))
         #expect(missing.map(\.path) == ["guardrails.policies[0].checks[0].keywords_file"])
     }
+
+    @Test func contentSafetyChecks() throws {
+        let c = try ConfigLoader.load(yaml: Self.config("""
+        guardrails:
+          policies:
+            - name: strict
+              checks:
+                - type: content_safety
+                  endpoint: https://res.cognitiveservices.azure.com/
+                  api_key_env: CS_KEY
+                  categories: {hate: 2, violence: 6}
+                  blocklists: [corp]
+                  shield_prompt: true
+                  timeout_ms: 500
+                  on_error: block
+                  action: block
+            - {name: base, checks: [{type: injection, action: allow}]}
+        """), source: "t.yaml", environment: ["CS_KEY": "k1"])
+        let cs = try #require(c.guardrails.policies[0].checks[0].contentSafety)
+        #expect(cs.endpoint == "https://res.cognitiveservices.azure.com" && cs.apiKey?.value == "k1")
+        #expect(cs.thresholds == ["hate": 2, "violence": 6] && cs.blocklists == ["corp"] && cs.shieldPrompt && cs.timeoutMs == 500 && cs.failClosed)
+        #expect(try c.guardrails.policies[0].compiled().checks.isEmpty, "remote checks are not part of the local engine")
+
+        let found = issues(Self.config("""
+        guardrails:
+          policies:
+            - name: strict
+              checks:
+                - {type: content_safety, endpoint: "ftp://x", api_key_env: MISSING, categories: {hate: 9, violense: 2}, action: redact, applies_to: both, on_error: maybe}
+            - {name: base, checks: [{type: content_safety, action: block}]}
+        """))
+        let byPath = Dictionary(found.map { ($0.path, $0.message) }, uniquingKeysWith: { a, _ in a })
+        #expect(byPath["guardrails.policies[0].checks[0].endpoint"]?.contains("endpoint must start with http://") == true)
+        #expect(byPath["guardrails.policies[0].checks[0].api_key_env"]?.contains("MISSING is not set") == true)
+        #expect(byPath["guardrails.policies[0].checks[0].categories.hate"]?.contains("between 0 and 7") == true)
+        #expect(byPath["guardrails.policies[0].checks[0].categories.violense"]?.contains("did you mean \"violence\"") == true)
+        #expect(byPath["guardrails.policies[0].checks[0].action"]?.contains("not redact") == true)
+        #expect(byPath["guardrails.policies[0].checks[0].applies_to"]?.contains("prompts only") == true)
+        #expect(byPath["guardrails.policies[0].checks[0].on_error"]?.contains("unknown on_error") == true)
+        #expect(byPath["guardrails.policies[1].checks[0].endpoint"]?.contains("need endpoint") == true)
+        #expect(found.allSatisfy { $0.line != nil })
+    }
 }

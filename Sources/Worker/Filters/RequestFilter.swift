@@ -76,6 +76,8 @@ final class RequestContext {
     var responseHeaders: [(String, String)] = []
     /// Set by `GuardrailsFilter` when some policy inspects the response.
     var responseGuardrails: GuardrailEngine?
+    /// The worker's loop and upstream pool, for filters that make calls of their own.
+    var io: FilterIO?
 
     init(head: HTTPRequestHead, body: ByteBuffer, query: String, endpoint: Endpoint, requestID: String, config: RuntimeConfig) {
         self.head = head

@@ -218,6 +218,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
     private func proxy(endpoint: RequestContext.Endpoint, query: String, config: RuntimeConfig) {
         guard let head else { return }
         let request = RequestContext(head: head, body: body, query: query, endpoint: endpoint, requestID: requestID, config: config)
+        request.io = FilterIO(eventLoop: worker.eventLoop, pool: worker.pool)
         let chain = worker.configStore.chain
         chain.run(request, eventLoop: worker.eventLoop) { [weak self] error in
             guard let self, self.state == .responding else { return }

@@ -15,62 +15,77 @@ struct GuardrailsFilter: RequestFilter {
     let defaults: [String]
     let routePolicies: [String: [String]]
     let keyPolicies: [String: [String]]
+    /// Remote (`content_safety`) checks by policy name; they run after the local ones.
+    let remoteChecks: [String: [ContentSafetyCheck]]
     let logger = Logger(label: "tollgate.guardrails")
 
     init(config: RuntimeConfig) {
         var compiled: [String: GuardrailPolicy] = [:]
+        var remote: [String: [ContentSafetyCheck]] = [:]
         for p in config.source.guardrails.policies {
             // The config compiler already compiled every policy once, so this cannot fail.
             if let policy = try? p.compiled() { compiled[p.name] = policy }
+            remote[p.name] = p.checks.compactMap { ContentSafetyCheck(policy: p.name, check: $0) }
         }
         policies = compiled
+        remoteChecks = remote
         defaults = config.source.guardrails.defaultPolicies
         routePolicies = Dictionary(config.source.routes.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
         keyPolicies = Dictionary(config.source.apiKeys.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// The engine for one request: defaults, route, key; each policy once.
-    func engine(route: String?, key: String?) -> GuardrailEngine {
+    /// The policy names for one request: defaults, route, key; each once.
+    func policyNames(route: String?, key: String?) -> [String] {
         var names = defaults
         if let route, let extra = routePolicies[route] { names += extra }
         if let key, let extra = keyPolicies[key] { names += extra }
-        return GuardrailEngine(policies: names.compactMap { policies[$0] })
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }
     }
 
     func onRequest(_ context: RequestContext) -> FilterResult {
         guard !policies.isEmpty else { return .proceed }
-        let engine = engine(route: context.route?.name, key: context.key?.name)
+        let names = policyNames(route: context.route?.name, key: context.key?.name)
+        let engine = GuardrailEngine(policies: names.compactMap { policies[$0] })
+        let remote = names.flatMap { remoteChecks[$0] ?? [] }
         if engine.applies(to: .response) { context.responseGuardrails = engine }
-        guard engine.applies(to: .prompt) else { return .proceed }
-        let document: GuardrailDocument
-        switch context.endpoint {
-        case .chatCompletions: document = .openAIChatRequest
-        case .embeddings: document = .openAIEmbeddingsRequest
-        case .messages, .countTokens: document = .anthropicMessagesRequest
-        }
-        let result = context.body.withUnsafeReadableBytes { raw in
-            GuardrailJSONRewriter.scan(raw, document: document, engine: engine, direction: .prompt)
-        }
-        let header = ("x-tollgate-guardrails", GuardrailsHeader.value(engine: engine, findings: result.findings, direction: .prompt))
-        GuardrailFindingLog.log(result.findings, side: .prompt, requestID: context.requestID, key: context.key?.name, logger: logger)
-        switch result.verdict {
-        case .block:
-            var error = GatewayError.guardrailBlocked(result.findings.first { $0.effectiveAction == .block }, side: .prompt)
-            error.headers.append(header)
-            return .respond(error)
-        case .redact:
-            if let body = result.body {
-                var buffer = ByteBufferAllocator().buffer(capacity: body.count)
-                buffer.writeBytes(body)
-                context.body = buffer
-                // The proxy rewrites these ranges in place later; they moved with the splice.
-                context.modelRange = context.modelRange.map(result.shifted)
-                context.streamOptionsRange = context.streamOptionsRange.map(result.shifted)
+        var header: String?
+        if engine.applies(to: .prompt) {
+            let result = context.body.withUnsafeReadableBytes { raw in
+                GuardrailJSONRewriter.scan(raw, document: Self.document(context.endpoint), engine: engine, direction: .prompt)
             }
-        case .allow:
-            break
+            header = GuardrailsHeader.value(engine: engine, findings: result.findings, direction: .prompt)
+            GuardrailFindingLog.log(result.findings, side: .prompt, requestID: context.requestID, key: context.key?.name, logger: logger)
+            switch result.verdict {
+            case .block:
+                var error = GatewayError.guardrailBlocked(result.findings.first { $0.effectiveAction == .block }, side: .prompt)
+                error.headers.append(("x-tollgate-guardrails", header! + remote.map { ", \($0.policy)/\($0.name)=skipped" }.joined()))
+                return .respond(error)
+            case .redact:
+                if let body = result.body {
+                    var buffer = ByteBufferAllocator().buffer(capacity: body.count)
+                    buffer.writeBytes(body)
+                    context.body = buffer
+                    // The proxy rewrites these ranges in place later; they moved with the splice.
+                    context.modelRange = context.modelRange.map(result.shifted)
+                    context.streamOptionsRange = context.streamOptionsRange.map(result.shifted)
+                }
+            case .allow:
+                break
+            }
         }
-        context.responseHeaders.append(header)
-        return .proceed
+        guard !remote.isEmpty else {
+            if let header { context.responseHeaders.append(("x-tollgate-guardrails", header)) }
+            return .proceed
+        }
+        return runRemote(remote, context: context, localHeader: header)
+    }
+
+    static func document(_ endpoint: RequestContext.Endpoint) -> GuardrailDocument {
+        switch endpoint {
+        case .chatCompletions: return .openAIChatRequest
+        case .embeddings: return .openAIEmbeddingsRequest
+        case .messages, .countTokens: return .anthropicMessagesRequest
+        }
     }
 }
