@@ -57,11 +57,17 @@ public enum GuardrailBenchmark {
         measure(allChecksEngine(), seconds: seconds)
     }
 
-    /// The rate of each check of `allChecksEngine()` on its own, to see where time goes.
+    /// The rate of each check of `allChecksEngine()` on its own, and of each PII detector,
+    /// to see where time goes.
     public static func runPerCheck(seconds: Double = 0.5) -> [(check: String, measurement: Measurement)] {
-        allChecksEngine().policies[0].checks.map { check in
-            (check.name, measure(GuardrailEngine(policies: [GuardrailPolicy(name: "bench", checks: [check])]), seconds: seconds))
+        func alone(_ check: GuardrailCheck) -> Measurement {
+            measure(GuardrailEngine(policies: [GuardrailPolicy(name: "bench", checks: [check])]), seconds: seconds)
         }
+        var out = allChecksEngine().policies[0].checks.map { ($0.name, alone($0)) }
+        for d in PIIDetector.allCases {
+            out.append(("pii.\(d.rawValue)", alone(GuardrailCheck(name: d.rawValue, kind: .pii([d]), action: .redact))))
+        }
+        return out
     }
 
     static func measure(_ engine: GuardrailEngine, seconds: Double) -> Measurement {

@@ -53,7 +53,7 @@ enum CreditCardDetector {
                     var next = s + 1
                     for e in stride(from: groups.count - 1, through: s, by: -1) {
                         let count = groups[e].endDigit - groups[s].firstDigit
-                        if count >= 12, count <= 19, isCard(digits[groups[s].firstDigit..<groups[e].endDigit]) {
+                        if count >= 12, count <= 19, isCard(digits, groups[s].firstDigit..<groups[e].endDigit) {
                             out.append(groups[s].byteStart..<groups[e].byteEnd)
                             next = e + 1
                             break
@@ -66,17 +66,19 @@ enum CreditCardDetector {
         }
     }
 
-    static func isCard(_ digits: ArraySlice<Int>) -> Bool {
-        let d = Array(digits)
+    /// Whether `digits[range]` has a brand's prefix and length and a valid Luhn checksum.
+    static func isCard(_ digits: [Int], _ range: Range<Int>) -> Bool {
+        let d = digits[range]
         let n = d.count
+        let first = range.lowerBound
         func prefix(_ k: Int) -> Int {
             var v = 0
-            for x in 0..<k { v = v * 10 + d[x] }
+            for x in 0..<k { v = v * 10 + digits[first + x] }
             return v
         }
         let p2 = prefix(2), p3 = prefix(3), p4 = prefix(4), p6 = prefix(6)
         var brand = false
-        if d[0] == 4, n == 13 || n == 16 || n == 19 { brand = true }                      // Visa
+        if digits[first] == 4, n == 13 || n == 16 || n == 19 { brand = true }                      // Visa
         if n == 16, (51...55).contains(p2) || (2221...2720).contains(p4) { brand = true } // Mastercard
         if n == 15, p2 == 34 || p2 == 37 { brand = true }                                 // Amex
         if (16...19).contains(n), p4 == 6011 || (644...649).contains(p3) || p2 == 65
@@ -86,13 +88,13 @@ enum CreditCardDetector {
             brand = true                                                                  // Diners
         }
         if (16...19).contains(n), p2 == 62 || p2 == 81 { brand = true }                   // UnionPay
-        return brand && luhn(d, n)
+        return brand && luhn(d)
     }
 
-    static func luhn(_ d: [Int], _ n: Int) -> Bool {
+    static func luhn(_ d: ArraySlice<Int>) -> Bool {
         var sum = 0
         var double = false
-        for k in stride(from: n - 1, through: 0, by: -1) {
+        for k in d.indices.reversed() {
             var v = d[k]
             if double {
                 v *= 2
