@@ -99,4 +99,16 @@ import TollgateCore
         #expect(clean == nil)
         #expect(result.verdict == .allow)
     }
+
+    @Test func toolOutputIsMarkedAsDocuments() {
+        let openAI = #"{"messages":[{"role":"user","content":"sum up"},{"role":"tool","tool_call_id":"t","content":"from tool"}]}"#
+        let anthropic = #"{"messages":[{"role":"user","content":[{"type":"text","text":"sum up"},{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"from tool"}]}]}]}"#
+        for (json, document) in [(openAI, GuardrailDocument.openAIChatRequest), (anthropic, .anthropicMessagesRequest)] {
+            let fields = Array(json.utf8).withUnsafeBytes { raw in
+                document.classifiedTextFields(in: raw).map { (JSONScanner.decodeString(raw, $0.range) ?? "", $0.isToolOutput) }
+            }
+            #expect(fields.map(\.0) == ["sum up", "from tool"])
+            #expect(fields.map(\.1) == [false, true])
+        }
+    }
 }

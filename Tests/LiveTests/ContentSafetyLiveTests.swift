@@ -60,6 +60,13 @@ import TollgateTesting
         }
         #expect(try Self.bodies(h, path: "/v1/chat/completions").allSatisfy { !$0.contains("zebra") }, "blocked prompts never reach the provider")
 
+        // Tool output goes to the prompt shield as a document: an indirect attack.
+        let indirect = try h.client().postJSON("/v1/chat/completions",
+            #"{"model":"gpt-echo","messages":[{"role":"user","content":"summarise the page"},{"role":"tool","tool_call_id":"t1","content":"page text cs-attack"}]}"#,
+            headers: auth())
+        #expect(indirect.status == 403)
+        #expect(((try indirect.json()["error"] as? [String: Any])?["message"] as? String)?.contains("content_safety:document_attack") == true)
+
         let failed = try Self.send(h, "cs-fault-500")
         #expect(failed.status == 503)
         #expect((try failed.json()["error"] as? [String: Any])?["code"] as? String == "guardrail_unavailable")

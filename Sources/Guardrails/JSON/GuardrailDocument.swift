@@ -18,6 +18,13 @@ public enum GuardrailDocument: Sendable {
     /// Byte ranges (quotes included) of every string value to inspect, in document order.
     /// A body that is not a JSON object yields none (the parsing filter refuses it anyway).
     public func textFields(in body: UnsafeRawBufferPointer) -> [Range<Int>] {
+        classifiedTextFields(in: body).map(\.range)
+    }
+
+    /// The same fields, each marked as tool output (`tool`/`function` messages, Anthropic
+    /// `tool_result` blocks), which prompt-attack detection treats as documents rather than
+    /// as what the user typed.
+    public func classifiedTextFields(in body: UnsafeRawBufferPointer) -> [(range: Range<Int>, isToolOutput: Bool)] {
         guard let top = try? JSONScanner.scanObject(body) else { return [] }
         var walker = TextFieldWalker(body: body)
         switch self {
@@ -45,7 +52,9 @@ public enum GuardrailDocument: Sendable {
 /// Collects string ranges while walking the document shapes above.
 struct TextFieldWalker {
     let body: UnsafeRawBufferPointer
-    var fields: [Range<Int>] = []
+    var fields: [(range: Range<Int>, isToolOutput: Bool)] = []
+    /// Set while walking a tool message or a `tool_result` block.
+    var inToolOutput = false
 
     init(body: UnsafeRawBufferPointer) {
         self.body = body
@@ -68,6 +77,9 @@ struct TextFieldWalker {
 
     mutating func message(_ range: Range<Int>) {
         guard let obj = object(range) else { return }
+        let role = obj.string("role", in: body)
+        inToolOutput = role == "tool" || role == "function"
+        defer { inToolOutput = false }
         if let content = obj.member("content", in: body) { self.content(content.value, content.kind) }
         if let calls = obj.member("tool_calls", in: body), calls.kind == .array {
             for call in elements(calls.value) where call.kind == .object {
@@ -80,7 +92,7 @@ struct TextFieldWalker {
 
     mutating func arguments(_ range: Range<Int>) {
         guard let fn = object(range), let args = fn.member("arguments", in: body), args.kind == .string else { return }
-        fields.append(args.value)
+        fields.append((args.value, inToolOutput))
     }
 
     /// A string, or an array of content blocks/parts whose `text` (and, for `tool_result`,
@@ -88,13 +100,16 @@ struct TextFieldWalker {
     mutating func content(_ range: Range<Int>, _ kind: JSONValueKind, depth: Int = 0) {
         switch kind {
         case .string:
-            fields.append(range)
+            fields.append((range, inToolOutput))
         case .array:
             for block in elements(range) where block.kind == .object {
                 guard let obj = object(block.value) else { continue }
-                if let text = obj.member("text", in: body), text.kind == .string { fields.append(text.value) }
+                if let text = obj.member("text", in: body), text.kind == .string { fields.append((text.value, inToolOutput)) }
                 if depth == 0, let nested = obj.member("content", in: body) {
+                    let outer = inToolOutput
+                    inToolOutput = outer || obj.string("type", in: body) == "tool_result"
                     content(nested.value, nested.kind, depth: 1)
+                    inToolOutput = outer
                 }
             }
         default:
@@ -104,9 +119,9 @@ struct TextFieldWalker {
 
     mutating func stringOrStrings(_ range: Range<Int>, _ kind: JSONValueKind) {
         if kind == .string {
-            fields.append(range)
+            fields.append((range, false))
         } else if kind == .array {
-            for e in elements(range) where e.kind == .string { fields.append(e.value) }
+            for e in elements(range) where e.kind == .string { fields.append((e.value, false)) }
         }
     }
 }

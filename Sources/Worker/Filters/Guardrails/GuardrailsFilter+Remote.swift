@@ -8,13 +8,17 @@ import TollgateCore
 /// request through or answers 503 `guardrail_unavailable`, as each check's `on_error` says.
 extension GuardrailsFilter {
     func runRemote(_ checks: [ContentSafetyCheck], context: RequestContext, localHeader: String?) -> FilterResult {
-        let prompt: String = context.body.withUnsafeReadableBytes { raw in
-            Self.document(context.endpoint).textFields(in: raw).compactMap { JSONScanner.decodeString(raw, $0) }.joined(separator: "\n")
+        // Everything is analysed; prompt shields get tool output as documents (indirect attacks).
+        let (prompt, documents): (String, [String]) = context.body.withUnsafeReadableBytes { raw in
+            let fields = Self.document(context.endpoint).classifiedTextFields(in: raw)
+            let typed = fields.filter { !$0.isToolOutput }.compactMap { JSONScanner.decodeString(raw, $0.range) }
+            let tools = fields.filter(\.isToolOutput).compactMap { JSONScanner.decodeString(raw, $0.range) }
+            return (typed.joined(separator: "\n"), tools)
         }
         guard let io = context.io else {
             return decide(checks, verdicts: checks.map { _ in .error("no I/O context") }, context: context, localHeader: localHeader)
         }
-        let calls = checks.map { $0.run(prompt: prompt, io: io) }
+        let calls = checks.map { $0.run(prompt: prompt, documents: documents, io: io) }
         let bound = NIOLoopBound((self, context), eventLoop: io.eventLoop)
         return .suspend(EventLoopFuture.whenAllSucceed(calls, on: io.eventLoop).map { verdicts in
             let (filter, context) = bound.value
