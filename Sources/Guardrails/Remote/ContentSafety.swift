@@ -40,18 +40,11 @@ public enum ContentSafety {
     public static func analyzeBody(_ text: String, categories: [String], blocklists: [String]) -> [UInt8] {
         var out: [UInt8] = Array("{\"text\":".utf8)
         JSONWriter.appendQuoted(text, to: &out)
-        out += Array(",\"categories\":[".utf8)
-        let api = categories.compactMap { name in Self.categories.first { $0.config == name }?.api }
-        for (i, c) in api.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            JSONWriter.appendQuoted(c, to: &out)
-        }
-        out += Array("],\"blocklistNames\":[".utf8)
-        for (i, b) in blocklists.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            JSONWriter.appendQuoted(b, to: &out)
-        }
-        out += Array("],\"haltOnBlocklistHit\":false,\"outputType\":\"FourSeverityLevels\"}".utf8)
+        out += Array(",\"categories\":".utf8)
+        appendStrings(categories.compactMap { name in Self.categories.first { $0.config == name }?.api }, to: &out)
+        out += Array(",\"blocklistNames\":".utf8)
+        appendStrings(blocklists, to: &out)
+        out += Array(",\"haltOnBlocklistHit\":false,\"outputType\":\"FourSeverityLevels\"}".utf8)
         return out
     }
 
@@ -60,13 +53,20 @@ public enum ContentSafety {
     public static func shieldPromptBody(userPrompt: String, documents: [String]) -> [UInt8] {
         var out: [UInt8] = Array("{\"userPrompt\":".utf8)
         JSONWriter.appendQuoted(userPrompt, to: &out)
-        out += Array(",\"documents\":[".utf8)
-        for (i, d) in documents.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            JSONWriter.appendQuoted(d, to: &out)
-        }
-        out += Array("]}".utf8)
+        out += Array(",\"documents\":".utf8)
+        appendStrings(documents, to: &out)
+        out.append(0x7D)
         return out
+    }
+
+    /// A JSON array of strings.
+    static func appendStrings(_ strings: [String], to out: inout [UInt8]) {
+        out.append(0x5B)
+        for (i, s) in strings.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            JSONWriter.appendQuoted(s, to: &out)
+        }
+        out.append(0x5D)
     }
 
     /// The verdict on a `text:analyze` answer: `thresholds` maps config category names to
