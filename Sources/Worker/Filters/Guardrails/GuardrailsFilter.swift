@@ -6,8 +6,9 @@ import TollgateCore
 /// Runs the request's guardrail policies (config defaults, then the route's, then the API
 /// key's) over every text field of the prompt: a block answers 403 `guardrail_blocked` in the
 /// front's error shape before anything goes upstream; a redaction replaces the body that is
-/// forwarded. Either way `x-tollgate-guardrails` tells the client which checks ran and what
-/// they did. Logs name the policy, check and rule, never the matched text.
+/// forwarded. Remote `content_safety` checks then run on the (redacted) prompt while the chain
+/// waits (`GuardrailsFilter+Remote`). Either way `x-tollgate-guardrails` tells the client
+/// which checks ran and what they did. Logs name the policy, check and rule, never the text.
 struct GuardrailsFilter: RequestFilter {
     let name = "guardrails"
     /// Compiled once per config generation; the automata inside are shared by every request.
