@@ -6,6 +6,15 @@ enum EmailDetector {
         ByteClass.isAlnum(b) || b == 0x2E || b == 0x5F || b == 0x25 || b == 0x2B || b == 0x2D
     }
 
+    /// File extensions that are not top-level domains (unlike `.py`, Paraguay): `icon@2x.png`
+    /// is an asset name, not an address.
+    static let fileExtensions: Set<[UInt8]> = Set(["png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "css", "js",
+                                                   "json", "txt", "pdf", "yaml", "yml", "swift"].map { Array($0.utf8) })
+
+    static func isFileExtension(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        range.count <= 5 && fileExtensions.contains(text[range].map { $0 | 0x20 })
+    }
+
     static func scan(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
         var lastEnd = 0
@@ -44,7 +53,8 @@ enum EmailDetector {
                 guard j + 1 < n, text[j] == 0x2E, ByteClass.isAlnum(text[j + 1]) else { break }
                 j += 1
             }
-            if labels >= 2, lastLabelAlpha, end - lastLabelStart >= 2, text[end - 1] != 0x2D {
+            if labels >= 2, lastLabelAlpha, end - lastLabelStart >= 2, text[end - 1] != 0x2D,
+               !isFileExtension(text, lastLabelStart..<end) {
                 out.append(start..<end)
                 lastEnd = end
                 a = end

@@ -18,7 +18,9 @@ enum SSNDetector {
                 break
             }
             let before = ByteClass.at(text, i - 1), after = ByteClass.at(text, i + 11)
-            if ok, !ByteClass.isAlnum(before), before != 0x2D, !ByteClass.isAlnum(after), after != 0x2D,
+            // Not inside a version or decimal (`1.123-45-6789`).
+            let decimal = before == 0x2E && ByteClass.isDigit(ByteClass.at(text, i - 2))
+            if ok, !decimal, !ByteClass.isAlnum(before), before != 0x2D, !ByteClass.isAlnum(after), after != 0x2D,
                !(after == 0x2E && ByteClass.isDigit(ByteClass.at(text, i + 12))),
                !(sep == 0x20 && (ByteClass.isDigit(ByteClass.at(text, i - 2)) && before == 0x20)) {
                 func value(_ from: Int, _ len: Int) -> Int {
