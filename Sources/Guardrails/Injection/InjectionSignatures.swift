@@ -1,12 +1,14 @@
 /// The built-in prompt-injection phrases. Kept as templates expanded at compile time because
 /// the attack is a grammar ("<verb> <quantifier> <previous> <instructions>"), not a list.
+/// "context" is deliberately not an object: "forget the previous context" is how people start
+/// a new topic.
 public enum InjectionSignatures {
     static let verbs = ["ignore", "disregard", "forget", "override", "bypass", "skip", "drop", "abandon", "neglect", "discard"]
     static let quantifiers = ["", "all", "all the", "all of the", "any", "any of the", "the", "your", "all your", "these", "those", "every"]
     static let qualifiers = ["previous", "prior", "above", "earlier", "preceding", "foregoing", "past", "initial",
                              "original", "system", "old", "existing", "former"]
     static let objects = ["instructions", "instruction", "rules", "prompts", "prompt", "directions", "guidelines",
-                          "directives", "commands", "context", "constraints", "guardrails", "programming", "restrictions"]
+                          "directives", "commands", "constraints", "guardrails", "programming", "restrictions"]
 
     static let revealVerbs = ["reveal", "show", "show me", "print", "display", "output", "repeat", "leak", "tell me",
                               "give me", "share", "dump", "expose", "what is", "what are"]
