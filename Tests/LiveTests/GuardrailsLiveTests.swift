@@ -66,6 +66,19 @@ import TollgateTesting
         let content = (choices?.first?["message"] as? [String: Any])?["content"] as? String
         #expect(content == "card [REDACTED:CREDIT_CARD], ssn [REDACTED:US_SSN], mail a@example.com")
     }
+
+    @Test func redactionOnTheAnthropicFrontReachesAnthropicRewritten() throws {
+        let h = try GatewayHarness(workers: 1, config: Self.config)
+        let body = #"{"model":"claude-echo","max_tokens":64,"system":[{"type":"text","text":"ssn 123-45-6789"}],"messages":[{"role":"user","content":[{"type":"text","text":"card 4111-1111-1111-1111"}]}]}"#
+        let r = try h.client().postJSON("/v1/messages", body,
+                                        headers: [("x-api-key", GatewayHarness.demoKey), ("anthropic-version", "2023-06-01"), ("Content-Type", "application/json")])
+        #expect(r.status == 200, "\(r.bodyString)")
+        let log = try HTTPTestClient(port: h.mockPort).request("GET", "/mock/requests")
+        let entries = (try JSONSerialization.jsonObject(with: Data(log.body)) as? [[String: Any]]) ?? []
+        let sent = try #require(entries.last { ($0["path"] as? String) == "/v1/messages" }?["body"] as? String)
+        #expect(sent.contains("ssn [REDACTED:US_SSN]") && sent.contains("card [REDACTED:CREDIT_CARD]"))
+        #expect(!sent.contains("4111") && !sent.contains("6789"))
+    }
 }
 
 /// Output guardrails: the echo model repeats the prompt, which the prompt side lets through
