@@ -31,11 +31,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Local guardrails: PII/secret detectors, keyword and injection matching, redaction,
+        // JSON body rewriting and the streaming hold-back scanner. Pure Swift over bytes.
+        .target(name: "Guardrails", dependencies: ["TollgateCore"]),
         // Config schema, YAML loading + validation, and the binary snapshot format.
         .target(
             name: "Config",
             dependencies: [
-                "TollgateCore",
+                "TollgateCore", "Guardrails",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -70,7 +73,7 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
-                "Config", "SharedState", "TollgateCore", "CTollgate", "WAF", "QuotaCluster",
+                "Config", "SharedState", "TollgateCore", "CTollgate", "WAF", "QuotaCluster", "Guardrails",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -98,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "Config", "Controller", "Worker", "Supervisor", "MockProvider", "SharedState", "TollgateCore", "WAF",
+                "Config", "Controller", "Worker", "Supervisor", "MockProvider", "SharedState", "TollgateCore", "WAF", "Guardrails",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -107,6 +110,7 @@ let package = Package(
         .target(name: "TollgateTesting", dependencies: ["TollgateCore"], path: "Tests/TollgateTesting"),
         .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "GuardrailsTests", dependencies: ["Guardrails", "TollgateCore"]),
         .testTarget(name: "WAFTests", dependencies: ["WAF", "Config"]),
         .testTarget(name: "SharedStateTests", dependencies: ["SharedState", "CTollgate", "TollgateTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
@@ -119,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "Config",
+                "Worker", "Config", "Guardrails",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

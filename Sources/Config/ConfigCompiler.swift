@@ -12,12 +12,13 @@ struct ConfigCompiler {
     var declaredProviders: [String] = []
     var declaredRoutes: [String] = []
     var declaredTeams: [String] = []
+    var declaredGuardrailPolicies: [String] = []
 
     init(environment: [String: String]) {
         self.environment = environment
     }
 
-    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "catalog_file", "pricing", "quotas", "waf"]
+    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "catalog_file", "pricing", "quotas", "waf", "guardrails"]
 
     mutating func compile(_ root: Node) -> GatewayConfig? {
         guard let top = reader.mapping(root, "", allowed: Self.topLevelKeys, required: ["version", "listeners", "providers", "models"]) else {
@@ -29,6 +30,7 @@ struct ConfigCompiler {
         let listeners = compileListeners(top["listeners"])
         let limits = compileLimits(top["limits"])
         let providers = compileProviders(top["providers"])
+        let guardrails = compileGuardrails(top["guardrails"])
         var routes = compileRoutes(top["routes"], providers: declaredProviders)
         let models = compileModels(top["models"], providers: declaredProviders, routes: &routes)
         let quotas = compileQuotas(top["quotas"])
@@ -41,6 +43,7 @@ struct ConfigCompiler {
                                    models: models, routes: routes, apiKeys: keys, mockProvider: mock, catalog: catalog)
         config.quotas = quotas
         config.waf = compileWAF(top["waf"])
+        config.guardrails = guardrails
         return config
     }
 
@@ -367,7 +370,7 @@ struct ConfigCompiler {
         var names = Set<String>()
         for (i, item) in items.enumerated() {
             let path = "routes[\(i)]"
-            guard let m = reader.mapping(item, path, allowed: ["name", "priorities", "max_attempts"], required: ["name", "priorities"]) else { continue }
+            guard let m = reader.mapping(item, path, allowed: ["name", "priorities", "max_attempts", "guardrails"], required: ["name", "priorities"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "route")
             if let name { declaredRoutes.append(name) }
             var priorities: [GatewayConfig.Priority] = []
@@ -410,8 +413,9 @@ struct ConfigCompiler {
                     maxAttempts = n
                 }
             }
+            let guardrails = guardrailReferences(m["guardrails"], "\(path).guardrails")
             guard let name, valid else { continue }
-            out.append(.init(name: name, priorities: priorities, maxAttempts: max(1, maxAttempts)))
+            out.append(.init(name: name, priorities: priorities, maxAttempts: max(1, maxAttempts), guardrails: guardrails))
         }
         return out
     }
@@ -479,7 +483,7 @@ struct ConfigCompiler {
         var hashes = [String: Int]()
         for (i, item) in items.enumerated() {
             let path = "api_keys[\(i)]"
-            guard let m = reader.mapping(item, path, allowed: ["name", "key_hash", "models", "routes", "team", "limits", "model_limits"],
+            guard let m = reader.mapping(item, path, allowed: ["name", "key_hash", "models", "routes", "team", "limits", "model_limits", "guardrails"],
                                          required: ["name", "key_hash", "models"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "API key")
             var hash = reader.nonEmptyString(m["key_hash"], "\(path).key_hash")
@@ -548,9 +552,10 @@ struct ConfigCompiler {
                     reader.issue("\(path).model_limits", node, "expected a mapping of model names to limits")
                 }
             }
+            let guardrails = guardrailReferences(m["guardrails"], "\(path).guardrails")
             guard let name, let hash, modelsValid else { continue }
             out.append(.init(name: name, keyHash: hash.lowercased(), models: allowed, routes: overrides,
-                             team: team, limits: limits, modelLimits: modelLimits))
+                             team: team, limits: limits, modelLimits: modelLimits, guardrails: guardrails))
         }
         return out
     }

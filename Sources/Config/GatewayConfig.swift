@@ -23,6 +23,8 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
     public var quotas: Quotas = Quotas()
     /// The optional ModSecurity + OWASP CRS filter (off unless `waf.enabled`).
     public var waf = WAFConfig()
+    /// Guardrail policies and the ones every request gets.
+    public var guardrails = GuardrailsSettings()
 
     public init(
         version: Int = 1,
@@ -210,10 +212,13 @@ extension GatewayConfig {
         public var priorities: [Priority]
         /// Upper bound on upstream attempts for one client request (defaults to every backend).
         public var maxAttempts: Int
-        public init(name: String, priorities: [Priority], maxAttempts: Int) {
+        /// Guardrail policies for requests on this route (after the defaults).
+        public var guardrails: [String]
+        public init(name: String, priorities: [Priority], maxAttempts: Int, guardrails: [String] = []) {
             self.name = name
             self.priorities = priorities
             self.maxAttempts = maxAttempts
+            self.guardrails = guardrails
         }
     }
 
@@ -251,8 +256,10 @@ extension GatewayConfig {
         /// The key's own limits (else `quotas.key_defaults`), and per model.
         public var limits: LimitSet?
         public var modelLimits: [String: LimitSet] = [:]
+        /// Guardrail policies for this key's requests (after the defaults and the route's).
+        public var guardrails: [String]
         public init(name: String, keyHash: String, models: [String], routes: [String: String] = [:],
-                    team: String? = nil, limits: LimitSet? = nil, modelLimits: [String: LimitSet] = [:]) {
+                    team: String? = nil, limits: LimitSet? = nil, modelLimits: [String: LimitSet] = [:], guardrails: [String] = []) {
             self.name = name
             self.keyHash = keyHash
             self.models = models
@@ -260,6 +267,7 @@ extension GatewayConfig {
             self.team = team
             self.limits = limits
             self.modelLimits = modelLimits
+            self.guardrails = guardrails
         }
     }
 

@@ -27,6 +27,7 @@ import Darwin
 /// | `POST /model/{id}/invoke`, `…/count-tokens` | Bedrock InvokeModel (Titan/Cohere embeddings), CountTokens |
 /// | `PUT /latest/api/token`, `GET /latest/meta-data/iam/security-credentials/…` | EC2 IMDSv2 instance-role credentials |
 /// | `GET /mock/aws/container-credentials` | ECS / EKS Pod Identity container credentials |
+/// | `POST /contentsafety/text:analyze|text:shieldPrompt?api-version=…` | Azure AI Content Safety |
 /// | `GET`/`DELETE /mock/requests` | the request log, cleared |
 /// | `GET /healthz` | liveness |
 struct MockRouter: Sendable {
@@ -119,6 +120,9 @@ struct MockRouter: Sendable {
         if path.hasPrefix("/model/") {
             guard method == .POST else { return notAllowed(request, allow: "POST") }
             return BedrockConverseEndpoint.reply(to: request, path: path)
+        }
+        if path.hasPrefix("/contentsafety/"), segments.count == 2 {
+            return ContentSafetyEndpoint.reply(to: request, operation: segments[1])
         }
         if path.hasPrefix("/openai/deployments/") {
             return azure(request, segments: segments)

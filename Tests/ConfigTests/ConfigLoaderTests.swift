@@ -63,11 +63,12 @@ import Testing
         let prod = try ConfigLoader.load(path: root.appendingPathComponent("examples/production.yaml").path,
                                          environment: ["OPENAI_API_KEY": "sk-1", "VLLM_API_KEY": "v-1", "AZURE_GATEWAY_KEY": "a-1", "ANTHROPIC_API_KEY": "sk-ant-1", "GEMINI_API_KEY": "g-1",
                                                       "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
-                                                      "GOOGLE_APPLICATION_CREDENTIALS": saPath])
+                                                      "GOOGLE_APPLICATION_CREDENTIALS": saPath, "CONTENT_SAFETY_KEY": "cs-1"])
         #expect(prod.routes.first { $0.name == "chat-tiered" }?.priorities.count == 3)
         #expect(prod.limits.maxBodyBytes == 10 * 1024 * 1024)
         #expect(prod.apiKeys.count == 2)
         #expect(prod.waf == WAFConfig(enabled: false, excludeArgs: ["json.metadata.notes"]))
+        #expect(prod.guardrails.defaultPolicies == ["baseline"] && prod.guardrails.policies.count == 4)
         #expect(prod.providers.first { $0.kind == .vertex }?.vertex?.tokenURI == "https://oauth2.googleapis.com/token")
     }
 

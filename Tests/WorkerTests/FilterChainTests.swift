@@ -60,7 +60,7 @@ import TollgateCore
     @Test func theRegisteredChainAuthenticatesParsesAndRoutes() throws {
         let config = try GatewayConnectionHandlerTests.config()
         let chain = FilterChain(config: config)
-        #expect(chain.filters.map(\.name) == ["auth", "waf", "request-parsing", "model-access", "quota"])
+        #expect(chain.filters.map(\.name) == ["auth", "waf", "request-parsing", "model-access", "quota", "guardrails"])
         let ctx = try context(body: #"{"model":"m","messages":[]}"#, headers: [("authorization", "Bearer \(GatewayConnectionHandlerTests.key)")])
         var outcome: GatewayError?? = nil
         chain.run(ctx, eventLoop: EmbeddedEventLoop()) { outcome = .some($0) }

@@ -65,11 +65,7 @@ extension ConfigCompiler {
             set.limits.append(.init(name: spec.key, metric: spec.metric, amount: amount, window: spec.window))
         }
         if let mode = failMode(m["on_redis_down"], "\(path).on_redis_down") { set.onRedisDown = mode }
-        if let strict = m["strict"] {
-            if let s = reader.string(strict, "\(path).strict"), let b = Bool(s) { set.strict = b } else {
-                reader.issue("\(path).strict", strict, "expected true or false")
-            }
-        }
+        if let strict = bool(m["strict"], "\(path).strict") { set.strict = strict }
         if set.limits.isEmpty && valid {
             reader.issue(path, node, "no limit set; use e.g. requests_per_minute, tokens_per_day, concurrent_requests or usd_per_month")
             return nil

@@ -10,6 +10,7 @@ struct FilterChain: Sendable {
         { RequestParsingFilter(config: $0) },
         { ModelAccessFilter(config: $0) },
         { QuotaFilter(config: $0) },
+        { GuardrailsFilter(config: $0) },
     ]
 
     let filters: [any RequestFilter]

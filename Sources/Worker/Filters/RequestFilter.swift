@@ -1,10 +1,11 @@
+import Guardrails
 import NIOCore
 import SharedState
 import NIOHTTP1
 import TollgateCore
 
-/// One stage of the request path (auth, parsing, model access; later WAF, quotas,
-/// guardrails), in the manner of Envoy's HTTP filters.
+/// One stage of the request path (auth, parsing, model access, guardrails; later WAF,
+/// quotas), in the manner of Envoy's HTTP filters.
 ///
 /// A filter value is built once per config generation from the immutable `RuntimeConfig`
 /// (that is its validated "FilterConfig"), and then asked about each request. Per-request
@@ -84,6 +85,12 @@ final class RequestContext {
     /// suspending filter completes on.
     var strictQuota: StrictQuotaPool?
     var eventLoop: EventLoop?
+    /// Headers filters add to the client's response (e.g. `x-tollgate-guardrails`).
+    var responseHeaders: [(String, String)] = []
+    /// Set by `GuardrailsFilter` when some policy inspects the response.
+    var responseGuardrails: GuardrailEngine?
+    /// The worker's loop and upstream pool, for filters that make calls of their own.
+    var io: FilterIO?
 
     init(head: HTTPRequestHead, body: ByteBuffer, query: String, endpoint: Endpoint, requestID: String, config: RuntimeConfig) {
         self.head = head

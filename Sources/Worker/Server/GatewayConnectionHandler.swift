@@ -223,6 +223,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         request.strictQuota = worker.strictQuotaPool(for: config)
         request.eventLoop = worker.eventLoop
         request.clientAddress = context?.channel.remoteAddress
+        request.io = FilterIO(eventLoop: worker.eventLoop, pool: worker.pool)
         let chain = worker.configStore.chain
         chain.run(request, eventLoop: worker.eventLoop) { [weak self] error in
             guard let self, self.state == .responding else {
@@ -248,7 +249,9 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
                                                 modelRange: modelRange, publicModel: model, requestID: self.requestID,
                                                 stream: request.stream, includeUsage: request.includeUsage,
                                                 streamOptionsRange: request.streamOptionsRange, maxTokens: request.maxTokens,
-                                                admission: request.admission)
+                                                admission: request.admission,
+                                                extraResponseHeaders: request.responseHeaders,
+                                                responseGuardrails: request.responseGuardrails)
             let exchange = ProxyExchange(sink: self, worker: self.worker, config: config, route: route, request: proxied)
             self.exchange = exchange
             exchange.start()

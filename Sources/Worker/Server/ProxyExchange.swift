@@ -1,3 +1,4 @@
+import Guardrails
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -54,6 +55,10 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         var maxTokens: Int? = nil
         /// The quota this request holds, settled when the exchange ends (nil: no limits apply).
         var admission: QuotaAdmission? = nil
+        /// Headers the filter chain adds to the response (e.g. `x-tollgate-guardrails`).
+        var extraResponseHeaders: [(String, String)] = []
+        /// Guardrails on the output, layered over the adapter's translator.
+        var responseGuardrails: GuardrailEngine?
     }
 
     private enum State {
@@ -318,6 +323,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         state = .streaming(ref, conn)
         deadline = .now() + .milliseconds(Int64(config.limits.upstreamIdleTimeoutMs))
         translator = backend.provider.adapter.responseTranslator(for: request, backend: backend)
+        if let engine = request.responseGuardrails, let inner = translator {
+            translator = GuardedResponseTranslator(inner: inner, engine: engine, endpoint: request.endpoint, requestID: request.requestID, logger: worker.logger)
+        }
         var translatedContentType: String?
         if let translator {
             switch translator.mode(status: status, headers: head.headers) {
@@ -376,6 +384,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         if let admission = request.admission {
             for (name, value) in admission.headers { headers.add(name: name, value: value) }
         }
+        for (name, value) in request.extraResponseHeaders { headers.add(name: name, value: value) }
         if !sink.clientKeepAlive {
             headers.add(name: "connection", value: "close")
         }

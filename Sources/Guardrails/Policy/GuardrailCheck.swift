@@ -1,0 +1,77 @@
+/// One check of a policy: what it looks for, what it does about it, and on which side.
+public struct GuardrailCheck: Sendable {
+    /// What the check looks for.
+    public enum Kind: Sendable {
+        /// A phrase blocklist (ASCII case-insensitive).
+        case keywords(KeywordMatcher, wholeWord: Bool)
+        /// Built-in PII and secret detectors.
+        case pii([PIIDetector])
+        /// Prompt-injection signatures on folded text.
+        case injection(InjectionDetector)
+        /// Custom named regexes.
+        case regex([CustomRegexRule])
+    }
+
+    /// Name shown in the response header, logs and errors (`pii`, or the configured name).
+    public let name: String
+    public let kind: Kind
+    public let action: GuardrailAction
+    public let shadow: Bool
+    public let appliesTo: GuardrailScope
+
+    public init(name: String, kind: Kind, action: GuardrailAction, shadow: Bool = false, appliesTo: GuardrailScope = .both) {
+        self.name = name
+        self.kind = kind
+        self.action = action
+        self.shadow = shadow
+        self.appliesTo = appliesTo
+    }
+
+    /// Longest original span one match can cover, or nil when unbounded (PEM blocks, custom
+    /// regexes). Sizes the streaming hold-back window.
+    public var maxMatchLength: Int? {
+        switch kind {
+        case .keywords(let m, _): return m.patterns.map(\.count).max() ?? 0
+        case .pii(let detectors):
+            var longest = 0
+            for d in detectors {
+                guard let l = d.maxMatchLength else { return nil }
+                longest = max(longest, l)
+            }
+            return longest
+        case .injection(let d): return d.maxOriginalLength
+        case .regex: return nil
+        }
+    }
+
+    /// Appends this check's findings in `text`. `string` is the same text as a `String`,
+    /// made lazily by the caller only when a regex check needs one.
+    func scan(_ text: UnsafeBufferPointer<UInt8>, string: () -> String, policy: String, into out: inout [GuardrailFinding]) {
+        var ranges: [Range<Int>] = []
+        func emit(rule: String, type: String) {
+            for r in ranges {
+                out.append(GuardrailFinding(policy: policy, check: name, rule: rule, type: type, range: r, action: action, shadow: shadow))
+            }
+            ranges.removeAll(keepingCapacity: true)
+        }
+        switch kind {
+        case .keywords(let matcher, let wholeWord):
+            matcher.forEachMatch(in: text, wholeWord: wholeWord) { ranges.append($0.range) }
+            emit(rule: "keyword", type: "KEYWORD")
+        case .pii(let detectors):
+            for d in detectors {
+                d.scan(text, into: &ranges)
+                emit(rule: d.rawValue, type: d.redactionType)
+            }
+        case .injection(let detector):
+            detector.scan(text, into: &ranges)
+            emit(rule: "injection", type: "PROMPT_INJECTION")
+        case .regex(let rules):
+            let s = string()
+            for rule in rules {
+                rule.scan(s, into: &ranges)
+                emit(rule: rule.name, type: rule.redactionType)
+            }
+        }
+    }
+}
