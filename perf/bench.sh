@@ -39,7 +39,7 @@ wait_http() { # url name
   exit 1
 }
 
-MOCK_PORT=$(free_port); NGINX_PORT=$(free_port); TG_PORT=$(free_port); TGL_PORT=$(free_port)
+MOCK_PORT=$(free_port); NGINX_PORT=$(free_port); TG_PORT=$(free_port); TGL_PORT=$(free_port); TGG_PORT=$(free_port)
 KEY_HASH="sha256:$(printf %s tg-bench-key | sha256sum | cut -d' ' -f1)"
 
 "$BIN" mock-provider --host 127.0.0.1 --port "$MOCK_PORT" --threads 1 >"$DIR/mock.log" 2>&1 &
@@ -71,8 +71,32 @@ sed -i -e 's/^    provider: mock$/    provider: mock\n    limits: {tokens_per_mi
 PIDS+=($!)
 wait_http "http://127.0.0.1:$TGL_PORT/readyz" tollgate-limits
 
+# And with guardrails on: injection signatures (block), every validated PII/secret detector
+# (redact) and a keyword list on each prompt, and the PII detectors on each response.
+sed -e "s/@MOCK_PORT@/$MOCK_PORT/g" -e "s/@LISTEN_PORT@/$TGG_PORT/g" -e "s/@KEY_HASH@/$KEY_HASH/g" \
+  perf/bench.yaml.template >"$DIR/tollgate-guardrails.yaml"
+cat >>"$DIR/tollgate-guardrails.yaml" <<'YAML'
+guardrails:
+  default: [bench]
+  policies:
+    - name: bench
+      checks:
+        - type: injection
+          action: block
+        - type: pii
+          detectors: [credit_card, us_ssn, email, phone, iban, ip_address, aws_access_key, aws_secret_key, private_key, jwt, api_key]
+          action: redact
+          applies_to: both
+        - type: keywords
+          keywords: ["project falcon", "internal only", "do not distribute"]
+          action: block
+YAML
+"$BIN" serve --config "$DIR/tollgate-guardrails.yaml" --workers "$WORKERS" --run-dir "$DIR/run-guardrails" >"$DIR/tollgate-guardrails.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$TGG_PORT/readyz" tollgate-guardrails
+
 # Sanity: every target answers the workload with 200 before it is measured.
-for target in "mock:$MOCK_PORT" "nginx:$NGINX_PORT" "tollgate:$TG_PORT" "tollgate_limits:$TGL_PORT"; do
+for target in "mock:$MOCK_PORT" "nginx:$NGINX_PORT" "tollgate:$TG_PORT" "tollgate_limits:$TGL_PORT" "tollgate_guardrails:$TGG_PORT"; do
   name=${target%%:*}; port=${target##*:}
   code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/chat/completions" \
     -H 'Authorization: Bearer tg-bench-key' -H 'Content-Type: application/json' \
@@ -88,6 +112,12 @@ run_wrk mock "$MOCK_PORT"
 run_wrk nginx "$NGINX_PORT"
 run_wrk tollgate "$TG_PORT"
 run_wrk tollgate_limits "$TGL_PORT"
+run_wrk tollgate_guardrails "$TGG_PORT"
+
+# Micro-measurements of the per-request costs, in this same release build.
+"$BIN" debug quota-bench >"$DIR/quota-bench.txt" 2>&1 || true
+"$BIN" guardrails-bench --seconds 2 >"$DIR/guardrails-bench.txt" 2>&1 || true
+"$BIN" debug waf-bench --iterations 1000 >"$DIR/waf-bench.txt" 2>&1 || true
 [ -n "${BENCH_DEBUG:-}" ] && cat "$DIR/tollgate.wrk" "$DIR/nginx.wrk"
 
 mkdir -p perf/results
@@ -111,23 +141,24 @@ def parse(name):
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
     return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "requests": total, "errors": errors}
 
-names = ("mock", "nginx", "tollgate", "tollgate_limits")
+names = ("mock", "nginx", "tollgate", "tollgate_limits", "tollgate_guardrails")
 res = {n: parse(n) for n in names}
 ratio = {
     "rps": res["tollgate"]["rps"] / res["nginx"]["rps"],
     "p50": res["tollgate"]["p50_ms"] / res["nginx"]["p50_ms"],
     "p99": res["tollgate"]["p99_ms"] / res["nginx"]["p99_ms"],
 }
-limits_ratio = {
-    "rps": res["tollgate_limits"]["rps"] / res["tollgate"]["rps"],
-    "p50": res["tollgate_limits"]["p50_ms"] / res["tollgate"]["p50_ms"],
-    "p99": res["tollgate_limits"]["p99_ms"] / res["tollgate"]["p99_ms"],
-}
+def over(a, b):
+    return {k: res[a][f] / res[b][f] for k, f in (("rps", "rps"), ("p50", "p50_ms"), ("p99", "p99_ms"))}
+limits_ratio = over("tollgate_limits", "tollgate")
+guardrails_ratio = over("tollgate_guardrails", "tollgate")
+micro = {n: open(os.path.join(d, n + ".txt")).read().strip() for n in ("quota-bench", "guardrails-bench", "waf-bench")}
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 meta = {"timestamp": stamp, "commit": commit, "nproc": os.cpu_count(), "kernel": platform.release(),
         "wrk": {"threads": int(threads), "connections": int(conns), "duration": duration},
         "tollgate_workers": int(workers), "nginx_workers": int(workers), "streaming": stream == "1"}
-doc = {"meta": meta, "results": res, "tollgate_over_nginx": ratio, "limits_on_over_off": limits_ratio}
+doc = {"meta": meta, "results": res, "tollgate_over_nginx": ratio, "limits_on_over_off": limits_ratio,
+       "guardrails_on_over_off": guardrails_ratio, "micro": micro}
 lines = [f"# Benchmark {stamp} (commit {commit}, {'streaming' if stream == '1' else 'non-streaming'} chat completions)", "",
          f"wrk -t{threads} -c{conns} -d{duration}; Tollgate and nginx with {workers} workers; {os.cpu_count()} CPUs shared by everything.", "",
          "| target | req/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
@@ -135,7 +166,10 @@ for n in names:
     r = res[n]
     lines.append(f"| {n} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['errors']} |")
 lines += ["", f"Tollgate / nginx: throughput {ratio['rps']:.2f}x, p50 {ratio['p50']:.2f}x, p99 {ratio['p99']:.2f}x",
-          f"Tollgate with quotas / without: throughput {limits_ratio['rps']:.2f}x, p50 {limits_ratio['p50']:.2f}x, p99 {limits_ratio['p99']:.2f}x", ""]
+          f"Tollgate with quotas / without: throughput {limits_ratio['rps']:.2f}x, p50 {limits_ratio['p50']:.2f}x, p99 {limits_ratio['p99']:.2f}x",
+          f"Tollgate with guardrails / without: throughput {guardrails_ratio['rps']:.2f}x, p50 {guardrails_ratio['p50']:.2f}x, p99 {guardrails_ratio['p99']:.2f}x", ""]
+for n, text in micro.items():
+    lines += [f"## {n}", "", "```", text, "```", ""]
 open(f"perf/results/{stamp}.json", "w").write(json.dumps(doc, indent=2) + "\n")
 open(f"perf/results/{stamp}.md", "w").write("\n".join(lines))
 print("\n".join(lines))
