@@ -91,4 +91,20 @@ import TollgateCore
             }
         }
     }
+
+    @Test func literalPrefilteredRegexesFindWhatTheFullScanFinds() throws {
+        // "(?:…)" disables the prefilter, so each pair must agree on every text.
+        let pairs = [("TCK-[0-9]{3}", "(?:TCK)-[0-9]{3}"), ("TCK?-[0-9]+", "(?:TC)K?-[0-9]+"), ("ab c*d", "(?:ab) c*d"),
+                     ("id=[a-z]+", "(?:id)=[a-z]+")]
+        var rng = SplitMix(state: 5)
+        let pieces = ["TCK-", "TC-", "123", "4", "ab ", "cccd", "d", "id=", "xyz", "é", "😀", " ", "TCK", "-", "K"]
+        for (fast, slow) in pairs {
+            let a = GuardrailEngine(policies: [GuardrailPolicy(name: "p", checks: [GuardrailCheck(name: "r", kind: .regex([try CustomRegexRule(name: "r", pattern: fast)]), action: .redact)])])
+            let b = GuardrailEngine(policies: [GuardrailPolicy(name: "p", checks: [GuardrailCheck(name: "r", kind: .regex([try CustomRegexRule(name: "r", pattern: slow)]), action: .redact)])])
+            for _ in 0..<300 {
+                let text = (0..<Int.random(in: 0...20, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+                #expect(a.scan(text, direction: .prompt).findings.map(\.range) == b.scan(text, direction: .prompt).findings.map(\.range), "\(fast) on \(text.debugDescription)")
+            }
+        }
+    }
 }

@@ -60,6 +60,29 @@ import Testing
         #expect(!text.contains("launch") && !text.contains("more") && !text.contains("[DONE]"))
     }
 
+    @Test func anthropicTextDeltasAreRedactedAndFlushedAtBlockStop() {
+        func delta(_ text: String) -> String {
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\(JSONWriterQuote.q(text))}}\n\n"
+        }
+        let upstream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n"
+            + delta("card 4111 1111 ") + delta("1111 1111 ok") + "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+            + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+        let t = GuardedResponseTranslator(inner: AnthropicUsageMeter(price: nil), engine: Self.engine, endpoint: .messages,
+                                          requestID: "r", logger: Logger(label: "test"))
+        _ = t.mode(status: 200, headers: ["content-type": "text/event-stream"])
+        let out = String(decoding: t.translateChunk(ByteBuffer(string: upstream)) + t.finishStream(), as: UTF8.self)
+        var text = ""
+        var order: [String] = []
+        for line in out.split(separator: "\n") where line.hasPrefix("data: ") {
+            let obj = try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any]
+            order.append(obj?["type"] as? String ?? "?")
+            text += (obj?["delta"] as? [String: Any])?["text"] as? String ?? ""
+        }
+        #expect(text == "card [REDACTED:CREDIT_CARD] ok")
+        #expect(!out.contains("4111"))
+        #expect(order.first == "message_start" && order.suffix(2) == ["content_block_stop", "message_stop"])
+    }
+
     @Test func wholeBodiesAreRedactedOrReplaced() {
         let t = Self.translator(.chatCompletions)
         _ = t.mode(status: 200, headers: ["content-type": "application/json"])

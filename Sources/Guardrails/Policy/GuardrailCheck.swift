@@ -69,7 +69,7 @@ public struct GuardrailCheck: Sendable {
         case .regex(let rules):
             let s = string()
             for rule in rules {
-                rule.scan(s, into: &ranges)
+                rule.scan(s, bytes: text, into: &ranges)
                 emit(rule: rule.name, type: rule.redactionType)
             }
         }
