@@ -14,7 +14,7 @@ import CTollgate
 /// report the whole pod. Everything is fixed-width and updated with atomics only, so a process
 /// killed mid-update cannot leave a lock held.
 ///
-/// Layout (little-endian, version 2: quota rejection counters added to the slots):
+/// Layout (little-endian, version 3: quota rejection counters, labeled counters):
 /// ```
 /// 0   magic "TGSHM\0\0\0"      8 bytes
 /// 8   layout version           u32
@@ -24,12 +24,14 @@ import CTollgate
 /// 32  worker slot count        u32
 /// 36  counters per slot        u32
 /// 40  supervisor pid           u64
-/// 48  reserved                 16 bytes
+/// 48  labeled counters dropped  u64   (atomic; a full labeled-counter table)
+/// 56  reserved                 8 bytes
 /// 64  slots: slotCount × countersPerSlot × u64 (atomic)
+/// …   labeled counters: `labeledCapacity` × 256 bytes (`LabeledCounters`)
 /// ```
 public final class ControlBlock: @unchecked Sendable {
     public static let magic: UInt64 = 0x0000_004D_4853_4754  // "TGSHM\0\0\0" little-endian
-    public static let layoutVersion: UInt32 = 2
+    public static let layoutVersion: UInt32 = 3
     static let headerSize = 64
 
     /// Errors naming the file and what is wrong with it.
@@ -73,7 +75,7 @@ public final class ControlBlock: @unchecked Sendable {
     /// any child; the generation starts at 0, meaning "no snapshot yet".
     public static func create(path: String, workerSlots: Int) throws(Error) -> ControlBlock {
         let slots = max(1, workerSlots)
-        let size = headerSize + slots * WorkerStats.Counter.allCases.count * 8
+        let size = headerSize + slots * WorkerStats.Counter.allCases.count * 8 + labeledCapacity * LabeledCounters.slotSize
         let tmp = path + ".tmp.\(getpid())"
         let fd = Glibc.open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io(path: tmp, operation: "open", errno: errno) }
@@ -118,7 +120,7 @@ public final class ControlBlock: @unchecked Sendable {
         guard version == layoutVersion, counters == WorkerStats.Counter.allCases.count else {
             throw fail(.unsupportedLayout(path: path, version: version))
         }
-        guard declared == UInt64(actual), headerSize + slots * counters * 8 == actual else {
+        guard declared == UInt64(actual), headerSize + slots * counters * 8 + labeledCapacity * LabeledCounters.slotSize == actual else {
             throw fail(.sizeMismatch(path: path, expected: declared, actual: UInt64(actual)))
         }
         return ControlBlock(path: path, base: mem, size: actual, workerSlots: slots)
@@ -142,6 +144,15 @@ public final class ControlBlock: @unchecked Sendable {
     public func stats(slot: Int) -> WorkerStats {
         precondition(slot >= 0 && slot < workerSlots, "worker slot \(slot) out of range")
         return WorkerStats(base: word(at: Self.headerSize + slot * WorkerStats.Counter.allCases.count * 8), owner: self)
+    }
+
+    /// Series counted per label (guardrail and WAF rules): 512 slots of 256 bytes.
+    public static let labeledCapacity = 512
+
+    /// The pod's labeled counters.
+    public var labeledCounters: LabeledCounters {
+        LabeledCounters(base: base + Self.headerSize + workerSlots * WorkerStats.Counter.allCases.count * 8,
+                        capacity: Self.labeledCapacity, dropped: word(at: 48))
     }
 
     /// The sum of one counter over every worker slot.

@@ -85,6 +85,8 @@ final class RequestContext {
     /// suspending filter completes on.
     var strictQuota: StrictQuotaPool?
     var eventLoop: EventLoop?
+    /// The pod's per-rule counters (guardrail findings, WAF matches) for /metrics.
+    var counters: LabeledCounters?
     /// Headers filters add to the client's response (e.g. `x-tollgate-guardrails`).
     var responseHeaders: [(String, String)] = []
     /// Set by `GuardrailsFilter` when some policy inspects the response.

@@ -222,6 +222,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         request.quotaWorker = worker.quotaWorker
         request.strictQuota = worker.strictQuotaPool(for: config)
         request.eventLoop = worker.eventLoop
+        request.counters = worker.controlBlock?.labeledCounters
         request.clientAddress = context?.channel.remoteAddress
         request.io = FilterIO(eventLoop: worker.eventLoop, pool: worker.pool)
         let chain = worker.configStore.chain

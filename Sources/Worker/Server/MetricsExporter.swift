@@ -18,6 +18,14 @@ enum MetricsExporter {
                 out += "\(counter.metricName){worker=\"\(slot)\"} \(stats.value(counter))\n"
             }
         }
+        var typed = Set<Substring>()
+        let labeled = block.labeledCounters
+        for (series, count) in labeled.snapshot() {
+            let metric = series.prefix { $0 != "{" }
+            if typed.insert(metric).inserted { out += "# TYPE \(metric) counter\n" }
+            out += "\(series) \(count)\n"
+        }
+        out += "# TYPE tollgate_labeled_counters_dropped_total counter\ntollgate_labeled_counters_dropped_total \(labeled.droppedCount)\n"
         if let table = worker.quotaTable {
             for stat in QuotaTable.Stat.allCases {
                 out += "# TYPE \(stat.metricName) \(stat == .slotsInUse ? "gauge" : "counter")\n"

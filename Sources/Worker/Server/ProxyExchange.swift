@@ -324,7 +324,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         deadline = .now() + .milliseconds(Int64(config.limits.upstreamIdleTimeoutMs))
         translator = backend.provider.adapter.responseTranslator(for: request, backend: backend)
         if let engine = request.responseGuardrails, let inner = translator {
-            translator = GuardedResponseTranslator(inner: inner, engine: engine, endpoint: request.endpoint, requestID: request.requestID, logger: worker.logger)
+            translator = GuardedResponseTranslator(inner: inner, engine: engine, endpoint: request.endpoint, requestID: request.requestID, logger: worker.logger,
+                                                   counters: worker.controlBlock?.labeledCounters)
         }
         var translatedContentType: String?
         if let translator {

@@ -1,5 +1,6 @@
 import Guardrails
 import Logging
+import SharedState
 import NIOCore
 import NIOHTTP1
 import TollgateCore
@@ -28,11 +29,14 @@ final class GuardedResponseTranslator: ResponseTranslator {
     private let document: GuardrailDocument?
     private let requestID: String
     private let logger: Logger
+    private let counters: LabeledCounters?
     private var pending: [UInt8] = []
     private var streams: [Int: TextStream] = [:]
     private var blocked = false
 
-    init(inner: any ResponseTranslator, engine: GuardrailEngine, endpoint: RequestContext.Endpoint, requestID: String, logger: Logger) {
+    init(inner: any ResponseTranslator, engine: GuardrailEngine, endpoint: RequestContext.Endpoint, requestID: String, logger: Logger,
+         counters: LabeledCounters? = nil) {
+        self.counters = counters
         self.inner = inner
         self.engine = engine
         self.front = endpoint.front
@@ -217,6 +221,6 @@ final class GuardedResponseTranslator: ResponseTranslator {
     }
 
     private func log(_ findings: [GuardrailFinding]) {
-        GuardrailFindingLog.log(findings, side: .response, requestID: requestID, key: nil, logger: logger)
+        GuardrailFindingLog.log(findings, side: .response, requestID: requestID, key: nil, logger: logger, counters: counters)
     }
 }

@@ -38,7 +38,8 @@ extension GuardrailsFilter {
             case .violation(let rule):
                 let finding = GuardrailFinding(policy: check.policy, check: check.name, rule: "content_safety:\(rule)", type: "CONTENT_SAFETY",
                                                range: 0..<0, action: check.action, shadow: check.shadow)
-                GuardrailFindingLog.log([finding], side: .prompt, requestID: context.requestID, key: context.key?.name, logger: logger)
+                GuardrailFindingLog.log([finding], side: .prompt, requestID: context.requestID, key: context.key?.name, logger: logger,
+                                        counters: context.counters)
                 parts.append("\(check.policy)/\(check.name)=\(check.shadow ? "shadow-" : "")\(check.action.rawValue)")
                 if !stopped, finding.effectiveAction == .block {
                     outcome = .respond(.guardrailBlocked(finding, side: .prompt))

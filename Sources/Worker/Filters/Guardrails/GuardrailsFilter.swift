@@ -56,7 +56,8 @@ struct GuardrailsFilter: RequestFilter {
                 GuardrailJSONRewriter.scan(raw, document: Self.document(context.endpoint), engine: engine, direction: .prompt)
             }
             header = GuardrailsHeader.value(engine: engine, findings: result.findings, direction: .prompt)
-            GuardrailFindingLog.log(result.findings, side: .prompt, requestID: context.requestID, key: context.key?.name, logger: logger)
+            GuardrailFindingLog.log(result.findings, side: .prompt, requestID: context.requestID, key: context.key?.name, logger: logger,
+                                    counters: context.counters)
             switch result.verdict {
             case .block:
                 var error = GatewayError.guardrailBlocked(result.findings.first { $0.effectiveAction == .block }, side: .prompt)

@@ -31,6 +31,15 @@ struct WAFFilter: RequestFilter {
             engine.inspect(method: head.method.rawValue, uri: head.uri, httpVersion: version, headers: head.headers, body: body,
                            clientAddress: client?.ipAddress, clientPort: client?.port ?? 0)
         }
+        if let counters = context.counters {
+            let (outcome, rules): (String, [WAFRuleMatch]) = {
+                switch verdict {
+                case .allow(let matched): return ("match", matched)
+                case .block(_, let rules): return ("block", rules)
+                }
+            }()
+            for rule in rules { counters.add("tollgate_waf_rule_matches_total{rule=\"\(rule.id)\",outcome=\"\(outcome)\"}") }
+        }
         switch verdict {
         case .allow(let matched):
             if !matched.isEmpty {
