@@ -6,16 +6,32 @@ import SharedState
 /// times are written the way OpenAI writes them (`1s`, `6m0s`, `20ms`), which the SDKs parse.
 enum RateLimitHeaders {
     static func headers(for statuses: [QuotaStatus]) -> [(String, String)] {
-        var out: [(String, String)] = []
-        for (unit, suffix) in [(LimitDefinition.Unit.requests, "requests"), (.tokens, "tokens")] {
-            guard let tightest = statuses.filter({ $0.unit == unit }).min(by: { $0.remaining < $1.remaining }) else { continue }
-            out.append(("x-ratelimit-limit-\(suffix)", String(tightest.limit)))
-            out.append(("x-ratelimit-remaining-\(suffix)", String(tightest.remaining)))
-            out.append(("x-ratelimit-reset-\(suffix)", duration(nanoseconds: tightest.resetAfterNanoseconds)))
+        // One pass, no intermediate arrays: this runs for every admitted response.
+        var requests: QuotaStatus?
+        var tokens: QuotaStatus?
+        var budget: QuotaStatus?
+        for status in statuses {
+            switch status.unit {
+            case .requests: if requests.map({ status.remaining < $0.remaining }) ?? true { requests = status }
+            case .tokens: if tokens.map({ status.remaining < $0.remaining }) ?? true { tokens = status }
+            case .microUSD: if budget.map({ status.remaining < $0.remaining }) ?? true { budget = status }
+            }
         }
-        if let budget = statuses.filter({ $0.unit == .microUSD }).min(by: { $0.remaining < $1.remaining }) {
-            out.append(("x-tollgate-budget-limit-usd", usd(budget.limit)))
-            out.append(("x-tollgate-budget-remaining-usd", usd(budget.remaining)))
+        var out: [(String, String)] = []
+        out.reserveCapacity(8)
+        if let r = requests {
+            out.append(("x-ratelimit-limit-requests", String(r.limit)))
+            out.append(("x-ratelimit-remaining-requests", String(r.remaining)))
+            out.append(("x-ratelimit-reset-requests", duration(nanoseconds: r.resetAfterNanoseconds)))
+        }
+        if let t = tokens {
+            out.append(("x-ratelimit-limit-tokens", String(t.limit)))
+            out.append(("x-ratelimit-remaining-tokens", String(t.remaining)))
+            out.append(("x-ratelimit-reset-tokens", duration(nanoseconds: t.resetAfterNanoseconds)))
+        }
+        if let b = budget {
+            out.append(("x-tollgate-budget-limit-usd", usd(b.limit)))
+            out.append(("x-tollgate-budget-remaining-usd", usd(b.remaining)))
         }
         return out
     }
@@ -40,12 +56,15 @@ enum RateLimitHeaders {
         return s
     }
 
-    /// Micro-dollars as dollars with up to six decimals.
+    /// Micro-dollars as dollars with two to six decimals (`5.00`, `1.2345`).
     static func usd(_ micro: UInt64) -> String {
-        let whole = micro / 1_000_000
-        var fraction = String(micro % 1_000_000)
-        fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
-        while fraction.count > 2 && fraction.hasSuffix("0") { fraction.removeLast() }
-        return "\(whole).\(fraction)"
+        var fraction = micro % 1_000_000
+        var digits = 6
+        while digits > 2 && fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        let text = String(fraction)
+        return String(micro / 1_000_000) + "." + String(repeating: "0", count: digits - text.utf8.count) + text
     }
 }
