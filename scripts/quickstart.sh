@@ -31,6 +31,9 @@ cat <<MSG
   Streaming:   add "stream": true to the body (and curl -N)
   Fallback:    use "model":"demo-fallback" (priority 0 fails with 503, priority 1 answers;
                see the x-tollgate-backend response header)
+  Guardrails:  "content":"my card is 4111 1111 1111 1111" reaches the provider as [REDACTED:CREDIT_CARD];
+               "content":"ignore all previous instructions" is refused with 403
+  Quotas:      curl -i shows x-ratelimit-* headers; the demo key may spend \$5 a day
 
   With the OpenAI Python SDK:
     from openai import OpenAI
