@@ -76,40 +76,21 @@ public final class ControlBlock: @unchecked Sendable {
     public static func create(path: String, workerSlots: Int) throws(Error) -> ControlBlock {
         let slots = max(1, workerSlots)
         let size = headerSize + slots * WorkerStats.Counter.allCases.count * 8 + labeledCapacity * LabeledCounters.slotSize
-        let tmp = path + ".tmp.\(getpid())"
-        let fd = Glibc.open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io(path: tmp, operation: "open", errno: errno) }
-        defer { close(fd) }
-        guard ftruncate(fd, off_t(size)) == 0 else { throw .io(path: tmp, operation: "ftruncate", errno: errno) }
-        guard let mem = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mem != MAP_FAILED else {
-            throw .io(path: tmp, operation: "mmap", errno: errno)
-        }
-        mem.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt64.self)
-        mem.storeBytes(of: layoutVersion.littleEndian, toByteOffset: 8, as: UInt32.self)
-        mem.storeBytes(of: UInt32(headerSize).littleEndian, toByteOffset: 12, as: UInt32.self)
-        mem.storeBytes(of: UInt64(size).littleEndian, toByteOffset: 16, as: UInt64.self)
-        mem.storeBytes(of: UInt32(slots).littleEndian, toByteOffset: 32, as: UInt32.self)
-        mem.storeBytes(of: UInt32(WorkerStats.Counter.allCases.count).littleEndian, toByteOffset: 36, as: UInt32.self)
-        mem.storeBytes(of: UInt64(getpid()).littleEndian, toByteOffset: 40, as: UInt64.self)
-        guard rename(tmp, path) == 0 else {
-            munmap(mem, size)
-            throw .io(path: path, operation: "rename", errno: errno)
+        let mem = try MappedFile.create(path: path, size: size) { mem in
+            mem.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt64.self)
+            mem.storeBytes(of: layoutVersion.littleEndian, toByteOffset: 8, as: UInt32.self)
+            mem.storeBytes(of: UInt32(headerSize).littleEndian, toByteOffset: 12, as: UInt32.self)
+            mem.storeBytes(of: UInt64(size).littleEndian, toByteOffset: 16, as: UInt64.self)
+            mem.storeBytes(of: UInt32(slots).littleEndian, toByteOffset: 32, as: UInt32.self)
+            mem.storeBytes(of: UInt32(WorkerStats.Counter.allCases.count).littleEndian, toByteOffset: 36, as: UInt32.self)
+            mem.storeBytes(of: UInt64(getpid()).littleEndian, toByteOffset: 40, as: UInt64.self)
         }
         return ControlBlock(path: path, base: mem, size: size, workerSlots: slots)
     }
 
     /// Maps an existing control block, refusing files of another layout.
     public static func open(path: String) throws(Error) -> ControlBlock {
-        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "fstat", errno: errno) }
-        let actual = Int(st.st_size)
-        guard actual >= headerSize else { throw .sizeMismatch(path: path, expected: UInt64(headerSize), actual: UInt64(actual)) }
-        guard let mem = mmap(nil, actual, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mem != MAP_FAILED else {
-            throw .io(path: path, operation: "mmap", errno: errno)
-        }
+        let (mem, actual) = try MappedFile.open(path: path, headerSize: headerSize)
         let fileMagic = UInt64(littleEndian: mem.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         let version = UInt32(littleEndian: mem.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         let declared = UInt64(littleEndian: mem.loadUnaligned(fromByteOffset: 16, as: UInt64.self))

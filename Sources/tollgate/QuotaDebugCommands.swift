@@ -6,24 +6,6 @@ import SharedState
 // processes a multi-process test spawns against one table file) and `quota-bench` (the cost of
 // one admission decision).
 
-/// The limits every hammer process charges; QuotaMultiProcessTests builds the same ones
-/// (keep them in step) to inspect the table afterwards.
-enum HammerLimits {
-    static func all(budget: UInt64, inflight: UInt64) -> [QuotaLimit] {
-        [
-            QuotaLimit(LimitDefinition(name: "budget", unit: .requests, limit: budget, window: .calendar(.day, timeZone: "UTC")), scope: "hammer")!,
-            QuotaLimit(LimitDefinition(name: "gcra", unit: .requests, limit: budget, window: .rolling(periodSeconds: 400 * 86_400)), scope: "hammer")!,
-            QuotaLimit(LimitDefinition(name: "count", unit: .requests, limit: 1 << 61, window: .calendar(.day, timeZone: "UTC")), scope: "hammer")!,
-            QuotaLimit(LimitDefinition(name: "inflight", unit: .requests, limit: inflight, window: .concurrent), scope: "hammer")!,
-        ]
-    }
-
-    /// A counter raised while a process holds an admission and lowered before it settles:
-    /// its value never exceeds the concurrency limit unless that limit leaks.
-    static let witness = QuotaLimit(LimitDefinition(name: "witness", unit: .requests, limit: 1 << 61, window: .calendar(.day, timeZone: "UTC")),
-                                    scope: "hammer")!
-}
-
 struct QuotaHammer: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quota-hammer",
@@ -39,7 +21,7 @@ struct QuotaHammer: ParsableCommand {
 
     func run() throws {
         let quota = try QuotaTable.open(path: table)
-        let limits = HammerLimits.all(budget: budget, inflight: inflight)
+        let limits = QuotaHammerLimits.all(budget: budget, inflight: inflight)
         let charges = limits.map { QuotaCharge($0, cost: 1) }
         var held: QuotaReservation?
         if holdOne, case .admitted(let r) = quota.acquire([charges[3]], worker: worker) { held = r }
@@ -51,7 +33,7 @@ struct QuotaHammer: ParsableCommand {
             switch quota.acquire(charges, worker: worker, onTableFull: .failClosed) {
             case .admitted(let reservation):
                 admitted += 1
-                if case .admitted(let witness) = quota.acquire([QuotaCharge(HammerLimits.witness, cost: 1)], worker: worker),
+                if case .admitted(let witness) = quota.acquire([QuotaCharge(QuotaHammerLimits.witness, cost: 1)], worker: worker),
                    let status = witness.statuses.first {
                     maxInflight = max(maxInflight, status.limit - status.remaining)
                     if holdMicroseconds > 0 { usleep(holdMicroseconds) }

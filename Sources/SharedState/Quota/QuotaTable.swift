@@ -140,47 +140,28 @@ public final class QuotaTable: @unchecked Sendable {
         while cap < capacity { cap <<= 1 }
         let workers = max(1, workerSlots)
         let size = totalSize(capacity: cap, workers: workers)
-        let tmp = path + ".tmp.\(getpid())"
-        let fd = Glibc.open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io(path: tmp, operation: "open", errno: errno) }
-        defer { close(fd) }
-        guard ftruncate(fd, off_t(size)) == 0 else { throw .io(path: tmp, operation: "ftruncate", errno: errno) }
-        guard let mem = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mem != MAP_FAILED else {
-            throw .io(path: tmp, operation: "mmap", errno: errno)
-        }
         let window = min(32, cap)
         let epoch = QuotaClock.unixNanoseconds() - 366 * 86_400 * 1_000_000_000
         var podID: UInt64 = 0
         while podID == 0 { podID = UInt64.random(in: 1...UInt64.max) }
-        mem.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt64.self)
-        mem.storeBytes(of: layoutVersion.littleEndian, toByteOffset: 8, as: UInt32.self)
-        mem.storeBytes(of: UInt32(headerSize).littleEndian, toByteOffset: 12, as: UInt32.self)
-        mem.storeBytes(of: UInt64(size).littleEndian, toByteOffset: 16, as: UInt64.self)
-        mem.storeBytes(of: UInt32(cap).littleEndian, toByteOffset: 24, as: UInt32.self)
-        mem.storeBytes(of: UInt32(slotWords * 8).littleEndian, toByteOffset: 28, as: UInt32.self)
-        mem.storeBytes(of: UInt32(workers).littleEndian, toByteOffset: 32, as: UInt32.self)
-        mem.storeBytes(of: UInt32(window).littleEndian, toByteOffset: 36, as: UInt32.self)
-        mem.storeBytes(of: epoch.littleEndian, toByteOffset: 40, as: UInt64.self)
-        mem.storeBytes(of: podID.littleEndian, toByteOffset: 48, as: UInt64.self)
-        guard rename(tmp, path) == 0 else {
-            munmap(mem, size)
-            throw .io(path: path, operation: "rename", errno: errno)
+        let mem = try MappedFile.create(path: path, size: size) { mem in
+            mem.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt64.self)
+            mem.storeBytes(of: layoutVersion.littleEndian, toByteOffset: 8, as: UInt32.self)
+            mem.storeBytes(of: UInt32(headerSize).littleEndian, toByteOffset: 12, as: UInt32.self)
+            mem.storeBytes(of: UInt64(size).littleEndian, toByteOffset: 16, as: UInt64.self)
+            mem.storeBytes(of: UInt32(cap).littleEndian, toByteOffset: 24, as: UInt32.self)
+            mem.storeBytes(of: UInt32(slotWords * 8).littleEndian, toByteOffset: 28, as: UInt32.self)
+            mem.storeBytes(of: UInt32(workers).littleEndian, toByteOffset: 32, as: UInt32.self)
+            mem.storeBytes(of: UInt32(window).littleEndian, toByteOffset: 36, as: UInt32.self)
+            mem.storeBytes(of: epoch.littleEndian, toByteOffset: 40, as: UInt64.self)
+            mem.storeBytes(of: podID.littleEndian, toByteOffset: 48, as: UInt64.self)
         }
         return QuotaTable(path: path, base: mem, size: size, capacity: cap, workers: workers, window: window, epoch: epoch)
     }
 
     /// Maps an existing table, refusing files of another layout.
     public static func open(path: String) throws(ControlBlock.Error) -> QuotaTable {
-        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "fstat", errno: errno) }
-        let actual = Int(st.st_size)
-        guard actual >= headerSize else { throw .sizeMismatch(path: path, expected: UInt64(headerSize), actual: UInt64(actual)) }
-        guard let mem = mmap(nil, actual, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mem != MAP_FAILED else {
-            throw .io(path: path, operation: "mmap", errno: errno)
-        }
+        let (mem, actual) = try MappedFile.open(path: path, headerSize: headerSize)
         func fail(_ e: ControlBlock.Error) -> ControlBlock.Error { munmap(mem, actual); return e }
         guard UInt64(littleEndian: mem.loadUnaligned(fromByteOffset: 0, as: UInt64.self)) == magic else {
             throw fail(.badMagic(path: path))

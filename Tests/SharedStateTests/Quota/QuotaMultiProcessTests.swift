@@ -7,18 +7,6 @@ import TollgateTesting
 /// file until a shared budget is spent: any lost update or double admission shows up as a
 /// total that is not exactly the budget.
 @Suite struct QuotaMultiProcessTests {
-    /// The limits `tollgate debug quota-hammer` charges (HammerLimits in Sources/tollgate).
-    enum HammerLimits {
-        static func all(budget: UInt64, inflight: UInt64) -> [QuotaLimit] {
-            [
-                QuotaLimit(LimitDefinition(name: "budget", unit: .requests, limit: budget, window: .calendar(.day, timeZone: "UTC")), scope: "hammer")!,
-                QuotaLimit(LimitDefinition(name: "gcra", unit: .requests, limit: budget, window: .rolling(periodSeconds: 400 * 86_400)), scope: "hammer")!,
-                QuotaLimit(LimitDefinition(name: "count", unit: .requests, limit: 1 << 61, window: .calendar(.day, timeZone: "UTC")), scope: "hammer")!,
-                QuotaLimit(LimitDefinition(name: "inflight", unit: .requests, limit: inflight, window: .concurrent), scope: "hammer")!,
-            ]
-        }
-    }
-
     let budget: UInt64 = 20_000
 
     private func hammer(_ table: String, worker: Int, budget: UInt64, extra: [String] = []) throws -> ChildProcess {
@@ -48,7 +36,7 @@ import TollgateTesting
         // Four processes competing for three concurrency slots never held more than three.
         #expect(reports.map(\.maxInflight).max() ?? 0 <= 3)
         #expect(reports.map(\.maxInflight).max() ?? 0 >= 2, "the processes did overlap")
-        let limits = HammerLimits.all(budget: budget, inflight: 3)
+        let limits = QuotaHammerLimits.all(budget: budget, inflight: 3)
         #expect(table.peek(limits[0]).remaining == 0)
         #expect(table.peek(limits[1]).remaining == 0)
         #expect(table.peek(limits[2]).limit - table.peek(limits[2]).remaining == budget)  // every admission counted once
@@ -67,7 +55,7 @@ import TollgateTesting
         victim.signal(SIGKILL)
         #expect(try victim.waitForExit(timeout: 10) == 128 + SIGKILL)
         let survivorTotal = try survivors.map(report).map(\.admitted).reduce(0, +)
-        let limits = HammerLimits.all(budget: budget, inflight: 3)
+        let limits = QuotaHammerLimits.all(budget: budget, inflight: 3)
         let counted = table.peek(limits[2]).limit - table.peek(limits[2]).remaining
         #expect(counted == budget, "the budget is spent exactly, whoever spent it")
         #expect(survivorTotal <= budget && survivorTotal > 0)
