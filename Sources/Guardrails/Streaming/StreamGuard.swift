@@ -26,6 +26,10 @@ public struct StreamGuard: Sendable {
     let direction: GuardrailDirection
     /// Bytes held back after each feed.
     public let window: Int
+    /// New held bytes that warrant a scan before the window fills.
+    static let scanStride = 64
+    /// `pending.count` at the last scan.
+    private var scannedAt = 0
     private var context: [UInt8] = []
     private var pending: [UInt8] = []
     /// Original stream offset of `pending[0]`.
@@ -56,6 +60,13 @@ public struct StreamGuard: Sendable {
     }
 
     private mutating func step(final: Bool) -> Action {
+        // Nothing can leave before the window fills, so a scan per token would mostly repeat
+        // the next one: scan when `scanStride` new bytes arrived (a block is still caught
+        // before any blocked text is released, and early enough to stop the upstream), when
+        // the window overflows, and at the end.
+        if !final && pending.count <= window && pending.count - scannedAt < Self.scanStride {
+            return .release(text: [], findings: [])
+        }
         let scanned = context + pending
         let result = engine.scan(scanned, direction: direction)
         let base = context.count
@@ -76,6 +87,7 @@ public struct StreamGuard: Sendable {
             // Never split a UTF-8 sequence.
             while cut > 0, cut < pending.count, pending[cut] & 0xC0 == 0x80 { cut -= 1 }
         }
+        scannedAt = pending.count
         guard cut > 0 else { return .release(text: [], findings: []) }
         var spans: [Redactor.Span] = []
         var released: [GuardrailFinding] = []
@@ -97,6 +109,7 @@ public struct StreamGuard: Sendable {
         context.append(contentsOf: pending[0..<cut])
         if context.count > Self.contextBytes { context.removeFirst(context.count - Self.contextBytes) }
         pending.removeFirst(cut)
+        scannedAt = pending.count
         offset += cut
         return .release(text: text, findings: released)
     }
