@@ -2,6 +2,7 @@ import Guardrails
 import NIOCore
 import SharedState
 import NIOHTTP1
+import NIOPosix
 import TollgateCore
 
 /// One stage of the request path (auth, parsing, model access, guardrails; later WAF,
@@ -87,6 +88,8 @@ final class RequestContext {
     var eventLoop: EventLoop?
     /// The pod's per-rule counters (guardrail findings, WAF matches) for /metrics.
     var counters: LabeledCounters?
+    /// The worker's WAF thread (ModSecurity inspections run there, not on the event loop).
+    var wafThread: NIOThreadPool?
     /// Headers filters add to the client's response (e.g. `x-tollgate-guardrails`).
     var responseHeaders: [(String, String)] = []
     /// Set by `GuardrailsFilter` when some policy inspects the response.

@@ -223,6 +223,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         request.strictQuota = worker.strictQuotaPool(for: config)
         request.eventLoop = worker.eventLoop
         request.counters = worker.controlBlock?.labeledCounters
+        request.wafThread = worker.wafThread(for: config)
         request.clientAddress = context?.channel.remoteAddress
         request.io = FilterIO(eventLoop: worker.eventLoop, pool: worker.pool)
         let chain = worker.configStore.chain

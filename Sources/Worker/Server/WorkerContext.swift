@@ -1,6 +1,7 @@
 import Logging
 import QuotaCluster
 import NIOCore
+import NIOPosix
 import SharedState
 
 /// Everything one worker's connections share, confined to the worker's single event loop
@@ -19,6 +20,18 @@ final class WorkerContext: @unchecked Sendable {
     /// The pod's quota table (nil only in tests that build a worker without one).
     var quotaTable: QuotaTable?
     private var strictPool: StrictQuotaPool?
+    private var wafPool: NIOThreadPool?
+
+    /// One thread for WAF inspections, started when a config first enables the WAF. One, so
+    /// a worker's inspections never overlap (the engine is used by one thread at a time).
+    func wafThread(for config: RuntimeConfig) -> NIOThreadPool? {
+        guard config.waf != nil else { return nil }
+        if let wafPool { return wafPool }
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        wafPool = pool
+        return pool
+    }
 
     /// The strict-quota thread pool for `config`'s Redis, built on first need and rebuilt when
     /// the Redis settings change; nil when no limit is strict.

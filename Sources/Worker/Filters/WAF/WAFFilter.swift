@@ -2,6 +2,7 @@ import Config
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import TollgateCore
 import WAF
 
@@ -11,7 +12,8 @@ import WAF
 ///
 /// The engine is compiled once per config generation (`RuntimeConfig.waf`); with the WAF
 /// disabled there is none and the filter only checks for nil. Inspection is synchronous CPU
-/// work on the event loop (see `tollgate debug waf-bench` for its cost). Logs name rule ids
+/// work of milliseconds (see `tollgate debug waf-bench`), so it runs on the worker's one WAF
+/// thread (one inspection at a time per engine) while the event loop serves the others. Logs name rule ids
 /// and messages only: ModSecurity's own log lines quote the request and never get out.
 struct WAFFilter: RequestFilter {
     let name = "waf"
@@ -27,10 +29,23 @@ struct WAFFilter: RequestFilter {
         let head = context.head
         let version = head.version == .http1_1 ? "1.1" : "\(head.version.major).\(head.version.minor)"
         let client = context.clientAddress
-        let verdict = context.body.withUnsafeReadableBytes { body in
-            engine.inspect(method: head.method.rawValue, uri: head.uri, httpVersion: version, headers: head.headers, body: body,
-                           clientAddress: client?.ipAddress, clientPort: client?.port ?? 0)
+        let body = context.body
+        let inspect: @Sendable () -> WAFVerdict = {
+            body.withUnsafeReadableBytes { raw in
+                engine.inspect(method: head.method.rawValue, uri: head.uri, httpVersion: version, headers: head.headers, body: raw,
+                               clientAddress: client?.ipAddress, clientPort: client?.port ?? 0)
+            }
         }
+        // The CRS costs milliseconds per request: on the worker's WAF thread, the event loop
+        // keeps serving every other connection meanwhile (a hop costs microseconds).
+        guard let pool = context.wafThread, let loop = context.eventLoop else {
+            return Self.result(inspect(), engine: engine, context: context)
+        }
+        return .suspend(pool.runIfActive(eventLoop: loop, inspect).map { Self.result($0, engine: engine, context: context) })
+    }
+
+    /// Counts, logs and answers a verdict (on the event loop).
+    static func result(_ verdict: WAFVerdict, engine: WAFEngine, context: RequestContext) -> FilterResult {
         if let counters = context.counters {
             let (outcome, rules): (String, [WAFRuleMatch]) = {
                 switch verdict {
