@@ -72,6 +72,12 @@ import TollgateCore
             .description.contains("zq9marker"))
     }
 
+    @Test func brokenJSONGetsTheParsersAnswer() throws {
+        let (error, _) = run(try Self.enabled.get(), body: #"{"model":"m","messages":[{"#)
+        #expect(error?.status == 400)
+        #expect(error?.code == "invalid_json")
+    }
+
     @Test func unauthenticatedRequestsGet401NotTheWAF() throws {
         let (error, _) = run(try Self.enabled.get(), uri: "/v1/chat/completions?id=1%27%20OR%201%3D1--", body: chat, authorized: false)
         #expect(error?.status == 401)

@@ -58,22 +58,30 @@ struct WAFFilter: RequestFilter {
         switch verdict {
         case .allow(let matched):
             if !matched.isEmpty {
-                // Detect mode, or scores below the threshold: what would need tuning.
-                Self.logger.info("waf matched without blocking", metadata: Self.metadata(context, matched, mode: engine.config.mode))
+                // Detect mode is for tuning, so what fired is worth a line. In block mode a
+                // score below the threshold is normal (e.g. 920350 for every client that
+                // addresses the gateway by IP) and would flood the log at info.
+                let level: Logger.Level = engine.config.mode == .detect ? .info : .debug
+                Self.logger.log(level: level, "waf matched without blocking", metadata: Self.metadata(context, matched, mode: engine.config.mode))
             }
             return .proceed
         case .block(let status, let rules):
             var metadata = Self.metadata(context, rules, mode: engine.config.mode)
             metadata["modsecurity_status"] = "\(status)"
             Self.logger.warning("waf blocked request", metadata: metadata)
-            return .respond(Self.error(rules: rules))
+            return .respond(Self.error(status: status, rules: rules))
         }
     }
 
-    /// The client's answer: always 403 with the stable code `waf_blocked` (also when
-    /// ModSecurity chose another status, e.g. 400 for a body its JSON parser refused), naming
-    /// rule ids but nothing from the request.
-    static func error(rules: [WAFRuleMatch]) -> GatewayError {
+    /// The client's answer, naming rule ids but nothing from the request: 403 `waf_blocked`
+    /// for every rule verdict. A body ModSecurity's JSON parser refused (its status 400, rule
+    /// 200002) is answered like the request parser would, 400 `invalid_json`: the client sent
+    /// broken JSON, not an attack. It is not let through to that parser either, so a body the
+    /// two parsers disagree on is never forwarded uninspected.
+    static func error(status: Int, rules: [WAFRuleMatch]) -> GatewayError {
+        if status == 400 {
+            return .badRequest("We could not parse the JSON body of your request. The API expects a JSON object.", code: "invalid_json")
+        }
         let ids = rules.map { String($0.id) }
         let list = ids.isEmpty ? "" : " (rule\(ids.count == 1 ? "" : "s") \(ids.joined(separator: ", ")))"
         var error = GatewayError.forbidden(
