@@ -62,6 +62,9 @@ import TollgateTesting
                                                 headers: auth() + [("anthropic-version", "2023-06-01")])
         #expect(anthropic.status == 429)
         #expect((try anthropic.json()["error"] as? [String: Any])?["type"] as? String == "rate_limit_error")
+        #expect(anthropic.header("anthropic-ratelimit-requests-limit") == "3", "Anthropic's own header names on its front")
+        #expect(anthropic.header("anthropic-ratelimit-requests-reset")?.hasSuffix("Z") == true)
+        #expect(anthropic.header("x-ratelimit-limit-requests") == nil)
 
         let metrics = try h.client().request("GET", "/metrics").bodyString
         let rejected = metrics.split(separator: "\n").filter { $0.hasPrefix("tollgate_quota_rejected_total{") }

@@ -2,6 +2,7 @@ import Config
 import Foundation
 import SharedState
 import Testing
+import TollgateCore
 @testable import Worker
 
 /// The worker's side of quotas: compiled plans, estimates, headers, error bodies, and a
@@ -64,6 +65,11 @@ import Testing
         #expect(map["x-ratelimit-limit-requests"] == "10" && map["x-ratelimit-remaining-requests"] == "3" && map["x-ratelimit-reset-requests"] == "2s")
         #expect(map["x-ratelimit-remaining-tokens"] == "900" && map["x-ratelimit-reset-tokens"] == "6s")
         #expect(map["x-tollgate-budget-remaining-usd"] == "1.00" && map["x-tollgate-budget-limit-usd"] == "5.00")
+
+        let anthropic = Dictionary(RateLimitHeaders.headers(for: [QuotaStatus(name: "a", unit: .tokens, limit: 100, remaining: 7, resetAfterNanoseconds: 1_500_000_000)],
+                                                            front: .anthropic, unixSeconds: 1_795_608_000), uniquingKeysWith: { a, _ in a })
+        #expect(anthropic == ["anthropic-ratelimit-tokens-limit": "100", "anthropic-ratelimit-tokens-remaining": "7",
+                              "anthropic-ratelimit-tokens-reset": "2026-11-25T12:00:02Z"])
     }
 
     @Test func admissionSettlesOnceAgainstARealTable() throws {

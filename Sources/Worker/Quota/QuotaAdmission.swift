@@ -1,6 +1,7 @@
 import Config
 import Logging
 import SharedState
+import TollgateCore
 
 /// The quota one request holds: the reservation `QuotaFilter` took, settled exactly once when
 /// the request ends, whichever way it ends (response complete, client gone, upstream failed,
@@ -30,8 +31,12 @@ final class QuotaAdmission {
         self.estimate = estimate
     }
 
-    /// OpenAI's `x-ratelimit-*` headers for the limits this request passed.
-    var headers: [(String, String)] { RateLimitHeaders.headers(for: reservation.statuses) }
+    /// The front of the request, for the dialect of its rate-limit headers.
+    var front: APIFront = .openAI
+
+    /// The rate-limit headers for the limits this request passed (OpenAI's `x-ratelimit-*`,
+    /// or Anthropic's `anthropic-ratelimit-*` on the Anthropic front).
+    var headers: [(String, String)] { RateLimitHeaders.headers(for: reservation.statuses, front: front) }
 
     func settle(_ outcome: Outcome) {
         let actual: QuotaUsage

@@ -1,11 +1,18 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SharedState
+import TollgateCore
 
-/// OpenAI's rate-limit headers (`x-ratelimit-limit-requests`, `x-ratelimit-remaining-requests`,
-/// `x-ratelimit-reset-requests` and the `-tokens` trio), from the tightest limit of each unit,
+/// Rate-limit headers in the client's own dialect, from the tightest limit of each unit:
+/// OpenAI's (`x-ratelimit-limit-requests`, `x-ratelimit-remaining-requests`,
+/// `x-ratelimit-reset-requests` and the `-tokens` trio) or, on the Anthropic front, Anthropic's
+/// (`anthropic-ratelimit-requests-limit`, `-remaining`, `-reset` as an RFC 3339 time, and the
+/// `tokens` trio),
 /// plus `x-tollgate-budget-remaining-usd` / `-limit-usd` for the tightest dollar budget. Reset
 /// times are written the way OpenAI writes them (`1s`, `6m0s`, `20ms`), which the SDKs parse.
 enum RateLimitHeaders {
-    static func headers(for statuses: [QuotaStatus]) -> [(String, String)] {
+    static func headers(for statuses: [QuotaStatus], front: APIFront = .openAI, unixSeconds: Int = Int(time(nil))) -> [(String, String)] {
         // One pass, no intermediate arrays: this runs for every admitted response.
         var requests: QuotaStatus?
         var tokens: QuotaStatus?
@@ -19,15 +26,19 @@ enum RateLimitHeaders {
         }
         var out: [(String, String)] = []
         out.reserveCapacity(8)
-        if let r = requests {
-            out.append(("x-ratelimit-limit-requests", String(r.limit)))
-            out.append(("x-ratelimit-remaining-requests", String(r.remaining)))
-            out.append(("x-ratelimit-reset-requests", duration(nanoseconds: r.resetAfterNanoseconds)))
-        }
-        if let t = tokens {
-            out.append(("x-ratelimit-limit-tokens", String(t.limit)))
-            out.append(("x-ratelimit-remaining-tokens", String(t.remaining)))
-            out.append(("x-ratelimit-reset-tokens", duration(nanoseconds: t.resetAfterNanoseconds)))
+        for (status, unit) in [(requests, "requests"), (tokens, "tokens")] {
+            guard let status else { continue }
+            switch front {
+            case .openAI:
+                out.append(("x-ratelimit-limit-\(unit)", String(status.limit)))
+                out.append(("x-ratelimit-remaining-\(unit)", String(status.remaining)))
+                out.append(("x-ratelimit-reset-\(unit)", duration(nanoseconds: status.resetAfterNanoseconds)))
+            case .anthropic:
+                out.append(("anthropic-ratelimit-\(unit)-limit", String(status.limit)))
+                out.append(("anthropic-ratelimit-\(unit)-remaining", String(status.remaining)))
+                let reset = unixSeconds + Int((status.resetAfterNanoseconds + 999_999_999) / 1_000_000_000)
+                out.append(("anthropic-ratelimit-\(unit)-reset", rfc3339(reset)))
+            }
         }
         if let b = budget {
             out.append(("x-tollgate-budget-limit-usd", usd(b.limit)))
@@ -66,5 +77,14 @@ enum RateLimitHeaders {
         }
         let text = String(fraction)
         return String(micro / 1_000_000) + "." + String(repeating: "0", count: digits - text.utf8.count) + text
+    }
+
+    /// `2026-11-25T12:00:00Z`, without Foundation's formatter.
+    static func rfc3339(_ unixSeconds: Int) -> String {
+        var t = time_t(unixSeconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }

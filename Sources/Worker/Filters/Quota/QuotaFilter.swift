@@ -29,6 +29,7 @@ struct QuotaFilter: RequestFilter {
         switch table.acquire(charges, worker: context.quotaWorker, onTableFull: plan.onTableFull) {
         case .admitted(let reservation):
             let admission = QuotaAdmission(table: table, reservation: reservation, estimate: estimate)
+            admission.front = context.endpoint.front
             context.admission = admission
             guard plan.hasStrict, let pool = context.strictQuota, let loop = context.eventLoop else { return .proceed }
             let strict = limits.enumerated().filter { plan.isStrict($0.element) }
@@ -37,7 +38,7 @@ struct QuotaFilter: RequestFilter {
             return .suspend(Self.checkStrict(strict, pool: pool, admission: admission, limits: limits, estimate: estimate,
                                              context: context, eventLoop: loop))
         case .rejected(let rejection):
-            return .respond(Self.error(rejection, limit: limits[rejection.index], estimate: estimate))
+            return .respond(Self.error(rejection, limit: limits[rejection.index], estimate: estimate, front: context.endpoint.front))
         }
     }
 
@@ -46,14 +47,18 @@ struct QuotaFilter: RequestFilter {
     static func checkStrict(_ strict: [(index: Int, limit: QuotaLimit, cost: UInt64)], pool: StrictQuotaPool, admission: QuotaAdmission,
                             limits: [QuotaLimit], estimate: QuotaUsage, context: RequestContext, eventLoop: EventLoop) -> EventLoopFuture<FilterResult> {
         let logger = Logger(label: "tollgate.worker.quota")
+        let front = context.endpoint.front
+        // The admission belongs to the loop; the verdict comes back on it.
+        let bound = NIOLoopBound(admission, eventLoop: eventLoop)
         return pool.check(strict, on: eventLoop).map { verdict -> FilterResult in
+            let admission = bound.value
             switch verdict {
             case .admitted:
                 admission.strict = (pool, strict.map(\.limit), logger)
                 return .proceed
             case .rejected(let rejection):
                 admission.settle(.notServed)
-                return .respond(Self.error(rejection, limit: limits[rejection.index], estimate: estimate))
+                return .respond(Self.error(rejection, limit: limits[rejection.index], estimate: estimate, front: front))
             case .unavailable(let index, let why):
                 let limit = limits[index]
                 logger.warning("strict quota check could not reach Redis", metadata: ["limit": "\(limit.name)", "error": "\(why)"])
@@ -61,14 +66,14 @@ struct QuotaFilter: RequestFilter {
                     admission.settle(.notServed)
                     let status = QuotaStatus(name: limit.name, unit: limit.definition.unit, limit: limit.limit, remaining: 0, resetAfterNanoseconds: 1_000_000_000)
                     return .respond(Self.error(QuotaRejection(reason: .clusterSyncUnavailable, index: index, status: status, retryAfterNanoseconds: 1_000_000_000),
-                                               limit: limit, estimate: estimate))
+                                               limit: limit, estimate: estimate, front: front))
                 }
                 return .proceed
             }
         }
     }
 
-    static func error(_ rejection: QuotaRejection, limit: QuotaLimit, estimate: QuotaUsage) -> GatewayError {
+    static func error(_ rejection: QuotaRejection, limit: QuotaLimit, estimate: QuotaUsage, front: APIFront = .openAI) -> GatewayError {
         let status = rejection.status
         let scope = Self.describe(scope: limit.scope)
         let budget = status.unit == .microUSD
@@ -102,7 +107,7 @@ struct QuotaFilter: RequestFilter {
         if let seconds = rejection.retryAfterSeconds {
             error.headers.append(("retry-after", String(max(1, seconds))))
         }
-        error.headers += RateLimitHeaders.headers(for: [status])
+        error.headers += RateLimitHeaders.headers(for: [status], front: front)
         return error
     }
 
