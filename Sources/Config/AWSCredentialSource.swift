@@ -14,12 +14,17 @@ extension GatewayConfig {
         /// `credential_process`: a command printing `{"Version":1,"AccessKeyId",…}` (run
         /// through /bin/sh by the controller).
         case process(command: String)
+        /// EKS IAM roles for service accounts (IRSA): STS `AssumeRoleWithWebIdentity` with the
+        /// projected service-account token (`AWS_WEB_IDENTITY_TOKEN_FILE`, re-read on every
+        /// fetch since the kubelet rotates it) for `AWS_ROLE_ARN`.
+        case webIdentity(roleARN: String, tokenFile: String, sessionName: String, stsEndpoint: String)
 
         public var name: String {
             switch self {
             case .imds: return "imds"
             case .container: return "container"
             case .process: return "process"
+            case .webIdentity: return "web_identity"
             }
         }
     }

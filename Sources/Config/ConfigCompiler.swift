@@ -193,7 +193,7 @@ struct ConfigCompiler {
                 if awsRegion == nil, m["aws_region"] == nil {
                     reader.issue("\(path).aws_region", item, "bedrock providers need aws_region (e.g. us-east-1)")
                 }
-                switch awsCredentialSource(m, path) {
+                switch awsCredentialSource(m, path, region: awsRegion) {
                 case .static: awsCredentials = awsCredentialsFor(m, path)
                 case .dynamic(let source): awsSource = source
                 case .invalid: break
@@ -282,9 +282,9 @@ struct ConfigCompiler {
 
     enum AWSSourceChoice { case `static`, dynamic(GatewayConfig.AWSCredentialSource), invalid }
 
-    /// `aws_credentials_source: static | imds | container | process`; static (the default)
+    /// `aws_credentials_source: static | imds | container | process | web_identity`; static (the default)
     /// reads `awsCredentialsFor`; an invalid choice has its issue recorded already.
-    mutating func awsCredentialSource(_ m: [String: Node], _ path: String) -> AWSSourceChoice {
+    mutating func awsCredentialSource(_ m: [String: Node], _ path: String, region: String?) -> AWSSourceChoice {
         let source = reader.nonEmptyString(m["aws_credentials_source"], "\(path).aws_credentials_source") ?? "static"
         let extra: [(String, String)] = [("aws_imds_endpoint", "imds"), ("aws_credential_process", "process")]
         for (key, owner) in extra where m[key] != nil && source != owner {
@@ -316,6 +316,18 @@ struct ConfigCompiler {
             }
             return .dynamic(.container(url: url, authorizationToken: environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"].flatMap { $0.isEmpty ? nil : Secret($0) },
                               authorizationTokenFile: environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }))
+        case "web_identity":
+            guard let role = environment["AWS_ROLE_ARN"].flatMap({ $0.isEmpty ? nil : $0 }),
+                  let tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+                reader.issue("\(path).aws_credentials_source", m["aws_credentials_source"],
+                             "web_identity credentials need AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE in the environment (set by EKS for a service account with an IAM role)")
+                return .invalid
+            }
+            let stsRegion = region ?? environment["AWS_REGION"] ?? "us-east-1"
+            var sts = environment["AWS_ENDPOINT_URL_STS"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://sts.\(stsRegion).amazonaws.com"
+            if sts.hasSuffix("/") { sts.removeLast() }
+            let session = environment["AWS_ROLE_SESSION_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "tollgate"
+            return .dynamic(.webIdentity(roleARN: role, tokenFile: tokenFile, sessionName: session, stsEndpoint: sts))
         case "process":
             guard let command = reader.nonEmptyString(m["aws_credential_process"], "\(path).aws_credential_process") else {
                 if m["aws_credential_process"] == nil {
@@ -325,8 +337,8 @@ struct ConfigCompiler {
             }
             return .dynamic(.process(command: command))
         default:
-            let near = YAMLReader.nearest(source, in: ["static", "imds", "container", "process"]).map { " (did you mean \"\($0)\"?)" } ?? ""
-            reader.issue("\(path).aws_credentials_source", m["aws_credentials_source"], "unknown credentials source \"\(source)\"\(near); use static, imds, container or process")
+            let near = YAMLReader.nearest(source, in: ["static", "imds", "container", "process", "web_identity"]).map { " (did you mean \"\($0)\"?)" } ?? ""
+            reader.issue("\(path).aws_credentials_source", m["aws_credentials_source"], "unknown credentials source \"\(source)\"\(near); use static, imds, container, process or web_identity")
             return .invalid
         }
     }

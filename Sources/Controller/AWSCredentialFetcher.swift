@@ -38,7 +38,56 @@ enum AWSCredentialFetcher {
             return try parse(body, now: now, what: "the container credentials endpoint")
         case .process(let command):
             return try process(command, now: now, timeout: max(timeout, 30))
+        case .webIdentity(let role, let tokenFile, let session, let sts):
+            return try webIdentity(role: role, tokenFile: tokenFile, session: session, sts: sts, now: now, timeout: timeout)
         }
+    }
+
+    /// STS `AssumeRoleWithWebIdentity` (an unsigned call: the web identity token is the
+    /// credential). The answer is XML; its four fields are read by tag.
+    static func webIdentity(role: String, tokenFile: String, session: String, sts: String, now: Int, timeout: Double) throws -> Fetched {
+        guard let raw = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+            throw FetchError(description: "cannot read AWS_WEB_IDENTITY_TOKEN_FILE \(tokenFile)")
+        }
+        let token = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let form = ["Action=AssumeRoleWithWebIdentity", "Version=2011-06-15", "RoleArn=" + formEncode(role),
+                    "RoleSessionName=" + formEncode(session), "WebIdentityToken=" + formEncode(token)].joined(separator: "&")
+        let reply: (status: Int, body: Data)
+        do {
+            reply = try BlockingHTTP.send("POST", sts + "/", headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/xml")],
+                                          body: Data(form.utf8), timeout: timeout)
+        } catch {
+            throw FetchError(description: "STS at \(sts) is unreachable: \(error)")
+        }
+        let xml = String(decoding: reply.body, as: UTF8.self)
+        guard reply.status == 200 else {
+            // STS errors carry a code and a message, never the token.
+            let code = element("Code", in: xml) ?? "HTTP \(reply.status)"
+            throw FetchError(description: "STS refused AssumeRoleWithWebIdentity for \(role): \(code)")
+        }
+        guard let id = element("AccessKeyId", in: xml), let secret = element("SecretAccessKey", in: xml) else {
+            throw FetchError(description: "STS answered without AccessKeyId/SecretAccessKey")
+        }
+        var expiresAt = now + defaultLifetime
+        if let expiration = element("Expiration", in: xml) {
+            guard let date = ISO8601DateFormatter().date(from: expiration) else {
+                throw FetchError(description: "STS answered an Expiration that is not ISO 8601")
+            }
+            expiresAt = Int(date.timeIntervalSince1970)
+        }
+        return Fetched(credentials: .init(accessKeyID: id, secretAccessKey: Secret(secret), sessionToken: element("SessionToken", in: xml).map { Secret($0) }),
+                       expiresAt: expiresAt)
+    }
+
+    /// The text of the first `<name>…</name>` in `xml` (STS answers have no attributes or
+    /// nesting surprises in these fields).
+    static func element(_ name: String, in xml: String) -> String? {
+        guard let open = xml.range(of: "<\(name)>"), let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex) else { return nil }
+        return String(xml[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func formEncode(_ s: String) -> String {
+        VertexTokenMinter.formEncode(s)
     }
 
     /// IMDSv2: a session token (PUT), the role name, then the role's credentials.

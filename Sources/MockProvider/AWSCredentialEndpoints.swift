@@ -12,6 +12,8 @@ import NIOHTTP1
 ///   credentials), both with the session token header; without it, 401 like IMDSv2.
 /// - The ECS / EKS Pod Identity container endpoint, `GET /mock/aws/container-credentials`,
 ///   which wants an `Authorization` header as the EKS agent does.
+/// - STS `AssumeRoleWithWebIdentity` (EKS IRSA), `POST /mock/aws/sts` with the form STS takes
+///   (a role ARN and a three-part web identity token), answered in STS's XML.
 /// Credentials expire an hour from now; their key ids say which service minted them.
 enum AWSCredentialEndpoints {
     static let role = "tollgate-mock-role"
@@ -44,6 +46,45 @@ enum AWSCredentialEndpoints {
             return .json(.unauthorized, b)
         }
         return credentials(keyID: "ASIAMOCKCONTAINER", now: now, extra: false)
+    }
+
+    static func sts(_ request: MockRequest, now: Int) -> MockReply {
+        guard request.head.method == .POST else { return text(.methodNotAllowed, "") }
+        var form: [Substring: String] = [:]
+        for pair in String(decoding: request.body.readableBytesView, as: UTF8.self).split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { form[kv[0]] = PercentDecoding.decode(kv[1], plusIsSpace: true) }
+        }
+        func stsError(_ code: String, _ message: String) -> MockReply {
+            var h = HTTPHeaders()
+            h.add(name: "content-type", value: "text/xml")
+            return MockReply(status: .badRequest, headers: h, body: .complete(ByteBuffer(string:
+                "<ErrorResponse><Error><Type>Sender</Type><Code>\(code)</Code><Message>\(message)</Message></Error></ErrorResponse>")))
+        }
+        guard form["Action"] == "AssumeRoleWithWebIdentity", form["Version"] == "2011-06-15" else {
+            return stsError("InvalidAction", "Could not find operation")
+        }
+        guard form["RoleArn"]?.hasPrefix("arn:aws:iam::") == true, form["RoleSessionName"]?.isEmpty == false else {
+            return stsError("ValidationError", "RoleArn and RoleSessionName are required")
+        }
+        guard let token = form["WebIdentityToken"], token.split(separator: ".", omittingEmptySubsequences: false).count == 3 else {
+            return stsError("InvalidIdentityToken", "The web identity token is not a JWT")
+        }
+        var h = HTTPHeaders()
+        h.add(name: "content-type", value: "text/xml")
+        let xml = """
+            <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+              <AssumeRoleWithWebIdentityResult>
+                <Credentials>
+                  <AccessKeyId>ASIAMOCKIRSA</AccessKeyId>
+                  <SecretAccessKey>mock-temporary-secret</SecretAccessKey>
+                  <SessionToken>mock-session-token-asiamockirsa</SessionToken>
+                  <Expiration>\(iso8601(now + 3600))</Expiration>
+                </Credentials>
+              </AssumeRoleWithWebIdentityResult>
+            </AssumeRoleWithWebIdentityResponse>
+            """
+        return MockReply(status: .ok, headers: h, body: .complete(ByteBuffer(string: xml)))
     }
 
     private static func credentials(keyID: String, now: Int, extra: Bool) -> MockReply {

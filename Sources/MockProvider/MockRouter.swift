@@ -27,6 +27,7 @@ import Darwin
 /// | `POST /model/{id}/invoke`, `…/count-tokens` | Bedrock InvokeModel (Titan/Cohere embeddings), CountTokens |
 /// | `PUT /latest/api/token`, `GET /latest/meta-data/iam/security-credentials/…` | EC2 IMDSv2 instance-role credentials |
 /// | `GET /mock/aws/container-credentials` | ECS / EKS Pod Identity container credentials |
+/// | `POST /mock/aws/sts` | STS AssumeRoleWithWebIdentity (EKS IRSA), XML |
 /// | `POST /contentsafety/text:analyze|text:shieldPrompt?api-version=…` | Azure AI Content Safety |
 /// | `GET`/`DELETE /mock/requests` | the request log, cleared |
 /// | `GET /healthz` | liveness |
@@ -70,6 +71,8 @@ struct MockRouter: Sendable {
             return AWSCredentialEndpoints.imdsToken(request, ids: ids)
         case "/mock/aws/container-credentials":
             return AWSCredentialEndpoints.container(request, now: now())
+        case "/mock/aws/sts", "/mock/aws/sts/":
+            return AWSCredentialEndpoints.sts(request, now: now())
         case "/mock/requests":
             switch method {
             case .GET:

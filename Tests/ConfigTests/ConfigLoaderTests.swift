@@ -284,6 +284,12 @@ import Testing
         #expect(process.providers.first?.awsCredentialSource == .process(command: "/usr/local/bin/creds --profile x"))
 
         #expect(issues(with("    aws_credentials_source: container\n"), env: [:]).contains { $0.message.contains("AWS_CONTAINER_CREDENTIALS_FULL_URI") })
+        let irsa = try load(with("    aws_credentials_source: web_identity\n"),
+                            env: ["AWS_ROLE_ARN": "arn:aws:iam::1:role/r", "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"])
+        #expect(irsa.providers.first?.awsCredentialSource == .webIdentity(roleARN: "arn:aws:iam::1:role/r",
+                                                                           tokenFile: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+                                                                           sessionName: "tollgate", stsEndpoint: "https://sts.us-east-1.amazonaws.com"))
+        #expect(issues(with("    aws_credentials_source: web_identity\n"), env: [:]).contains { $0.message.contains("AWS_ROLE_ARN") })
         #expect(issues(with("    aws_credentials_source: process\n"), env: [:]).contains { $0.path == "providers[0].aws_credential_process" })
         #expect(issues(with("    aws_credentials_source: imdss\n"), env: [:]).contains { $0.message.contains("did you mean \"imds\"") })
         let misplaced = issues(with("    aws_imds_endpoint: http://x\n"), env: ["AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "s"])

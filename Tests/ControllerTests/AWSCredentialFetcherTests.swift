@@ -20,6 +20,22 @@ import Testing
         }
     }
 
+    @Test func stsAnswersAreReadByTag() throws {
+        let xml = """
+            <AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>
+              <AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>s/x+y</SecretAccessKey>
+              <SessionToken>tok</SessionToken><Expiration>2026-11-25T12:00:00Z</Expiration>
+            </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>
+            """
+        #expect(AWSCredentialFetcher.element("AccessKeyId", in: xml) == "ASIAX")
+        #expect(AWSCredentialFetcher.element("SecretAccessKey", in: xml) == "s/x+y")
+        #expect(AWSCredentialFetcher.element("Missing", in: xml) == nil)
+        let dir = NSTemporaryDirectory() + "tg-irsa-\(UUID().uuidString)"
+        #expect(throws: AWSCredentialFetcher.FetchError.self) {
+            try AWSCredentialFetcher.fetch(.webIdentity(roleARN: "arn:aws:iam::1:role/r", tokenFile: dir + "/missing", sessionName: "s", stsEndpoint: "http://127.0.0.1:1"), now: 0)
+        }
+    }
+
     @Test func errorsNeverCarryTheSecret() throws {
         do {
             _ = try AWSCredentialFetcher.parse(Data(#"{"Code":"Expired","AccessKeyId":"A","SecretAccessKey":"TOPSECRET"}"#.utf8), now: 0, what: "imds")

@@ -61,9 +61,17 @@ final class GatewayHarness: @unchecked Sendable {
     func startGateway(workers: Int) throws {
         let gw = try ChildProcess(executable: TestBinary.tollgatePath,
                                   arguments: ["serve", "--config", configPath, "--workers", String(workers),
-                                              "--run-dir", dir.file("run")], environment: Self.gatewayEnvironment(mockPort: mockPort))
+                                              "--run-dir", dir.file("run")], environment: try environment())
         gateway = gw
         _ = try gw.waitForOutput(containing: "tollgate ready", timeout: 30)
+    }
+
+    /// `gatewayEnvironment` plus the EKS IRSA token file (the projected service-account token a
+    /// `web_identity` provider exchanges), written into this harness's directory.
+    func environment() throws -> [String: String] {
+        var env = Self.gatewayEnvironment(mockPort: mockPort)
+        env["AWS_WEB_IDENTITY_TOKEN_FILE"] = try dir.write("web-identity-token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2ln\n")
+        return env
     }
 
     /// The environment the gateway runs with: provider credentials the test config names, and
@@ -72,6 +80,9 @@ final class GatewayHarness: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:\(mockPort)/mock/aws/container-credentials"
         env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "mock-pod-identity-token"
+        env["AWS_ROLE_ARN"] = "arn:aws:iam::111122223333:role/tollgate-bedrock"
+        env["AWS_ENDPOINT_URL_STS"] = "http://127.0.0.1:\(mockPort)/mock/aws/sts"
+        env.removeValue(forKey: "AWS_WEB_IDENTITY_TOKEN_FILE")
         env.removeValue(forKey: "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
         env.removeValue(forKey: "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
         env["ANTHROPIC_TEST_KEY"] = Self.anthropicKey
@@ -129,6 +140,11 @@ final class GatewayHarness: @unchecked Sendable {
             base_url: http://127.0.0.1:\(mockPort)
             aws_region: us-west-2
             aws_credentials_source: container
+          - name: aws-irsa
+            kind: bedrock
+            base_url: http://127.0.0.1:\(mockPort)
+            aws_region: us-west-2
+            aws_credentials_source: web_identity
           - name: vertex
             kind: vertex
             base_url: http://127.0.0.1:\(mockPort)
@@ -187,6 +203,9 @@ final class GatewayHarness: @unchecked Sendable {
             upstream_model: anthropic.claude-3-haiku-20240307-v1:0+echo
           - name: bedrock-pod-identity
             provider: aws-pod
+            upstream_model: anthropic.claude-3-haiku-20240307-v1:0+echo
+          - name: bedrock-irsa
+            provider: aws-irsa
             upstream_model: anthropic.claude-3-haiku-20240307-v1:0+echo
           - name: gemini-embed
             provider: google

@@ -154,7 +154,7 @@ import TollgateTesting
         let h = try GatewayHarness(workers: 1)
         let second = try ChildProcess(executable: TestBinary.tollgatePath,
                                       arguments: ["serve", "--config", h.configPath, "--workers", "1", "--run-dir", h.dir.file("run2")],
-                                      environment: GatewayHarness.gatewayEnvironment(mockPort: h.mockPort))
+                                      environment: try h.environment())
         #expect(try second.waitForExit(timeout: 15) == 1)
         #expect(second.output.contains("address already in use"))
         #expect(try h.client().postJSON("/v1/chat/completions", chatBody(), headers: auth()).status == 200)

@@ -31,9 +31,9 @@ import TollgateTesting
 }
 
 /// Bedrock with temporary credentials the controller fetched: the EC2 instance role through
-/// IMDSv2, and ECS/EKS Pod Identity container credentials.
+/// IMDSv2, ECS/EKS Pod Identity container credentials, and EKS IRSA (STS web identity).
 @Suite struct BedrockRoleCredentialsLiveTests {
-    @Test(arguments: [("bedrock-instance-role", "ASIAMOCKIMDS"), ("bedrock-pod-identity", "ASIAMOCKCONTAINER")])
+    @Test(arguments: [("bedrock-instance-role", "ASIAMOCKIMDS"), ("bedrock-pod-identity", "ASIAMOCKCONTAINER"), ("bedrock-irsa", "ASIAMOCKIRSA")])
     func requestsAreSignedWithTheFetchedCredentials(model: String, keyID: String) throws {
         let h = try GatewayHarness(workers: 1)
         let r = try h.client().postJSON("/v1/chat/completions", chatBody(model: model, content: "role based"), headers: auth())
