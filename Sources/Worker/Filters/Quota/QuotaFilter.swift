@@ -7,8 +7,9 @@ import TollgateCore
 /// Admission: reserves the request's estimated cost in every limit that applies to its key,
 /// the key's team, the model and the key × model pair, all or nothing, in the pod's shared
 /// quota table (a few atomic operations, no syscall, no lock). Over a limit: 429 in the front's
-/// error format with `retry-after` and OpenAI's `x-ratelimit-*` headers; over a dollar budget,
-/// the distinct code `budget_exceeded`. The reservation rides on the request and is settled
+/// error format with `retry-after` and the front's rate-limit headers (OpenAI's `x-ratelimit-*`,
+/// Anthropic's `anthropic-ratelimit-*`); over a dollar budget, the distinct code
+/// `budget_exceeded`. Limits marked `strict` are also charged in Redis before the request goes on. The reservation rides on the request and is settled
 /// with the real usage when the request ends (`QuotaAdmission`).
 struct QuotaFilter: RequestFilter {
     let name = "quota"
