@@ -82,10 +82,8 @@ final class RequestContext {
     /// The pod's quota table and this worker's column in it (from the worker).
     var quotaTable: QuotaTable?
     var quotaWorker = 0
-    /// Strict (per-request Redis) quota checks, when the config has any; and the loop a
-    /// suspending filter completes on.
+    /// Strict (per-request Redis) quota checks, when the config has any.
     var strictQuota: StrictQuotaPool?
-    var eventLoop: EventLoop?
     /// The pod's per-rule counters (guardrail findings, WAF matches) for /metrics.
     var counters: LabeledCounters?
     /// The worker's WAF thread (ModSecurity inspections run there, not on the event loop).

@@ -221,7 +221,6 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         request.quotaTable = worker.quotaTable
         request.quotaWorker = worker.quotaWorker
         request.strictQuota = worker.strictQuotaPool(for: config)
-        request.eventLoop = worker.eventLoop
         request.counters = worker.controlBlock?.labeledCounters
         request.wafThread = worker.wafThread(for: config)
         request.clientAddress = context?.channel.remoteAddress

@@ -32,7 +32,7 @@ struct QuotaFilter: RequestFilter {
             let admission = QuotaAdmission(table: table, reservation: reservation, estimate: estimate)
             admission.front = context.endpoint.front
             context.admission = admission
-            guard plan.hasStrict, let pool = context.strictQuota, let loop = context.eventLoop else { return .proceed }
+            guard plan.hasStrict, let pool = context.strictQuota, let loop = context.io?.eventLoop else { return .proceed }
             let strict = limits.enumerated().filter { plan.isStrict($0.element) }
                 .map { (index: $0.offset, limit: $0.element, cost: estimate[$0.element.definition.unit]) }
             guard !strict.isEmpty else { return .proceed }

@@ -38,7 +38,7 @@ struct WAFFilter: RequestFilter {
         }
         // The CRS costs milliseconds per request: on the worker's WAF thread, the event loop
         // keeps serving every other connection meanwhile (a hop costs microseconds).
-        guard let pool = context.wafThread, let loop = context.eventLoop else {
+        guard let pool = context.wafThread, let loop = context.io?.eventLoop else {
             return Self.result(inspect(), engine: engine, context: context)
         }
         return .suspend(pool.runIfActive(eventLoop: loop, inspect).map { Self.result($0, engine: engine, context: context) })
