@@ -21,16 +21,9 @@ struct AnthropicAdapter: ProviderAdapter {
             break
         }
         let bytes = Array(request.body.readableBytesView)
-        switch AnthropicRequestTranslator.translate(bytes, upstreamModel: backend.model) {
-        case .failure(let error):
-            return .failure(error)
-        case .success(let object):
-            guard let data = try? JSONSerialization.data(withJSONObject: object) else {
-                return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
-                                             message: "The request could not be encoded for provider kind anthropic."))
-            }
-            return .success(UpstreamRequest(path: "/v1/messages", headers: [], body: Array(data)))
-        }
+        return AnthropicRequestTranslator.translate(bytes, upstreamModel: backend.model)
+            .flatMap { TranslatedBody.encode($0, providerKind: "anthropic") }
+            .map { UpstreamRequest(path: "/v1/messages", headers: [], body: $0) }
     }
 
     /// Claude Code and the SDKs opt into features with `anthropic-beta`; it must reach Anthropic.

@@ -11,16 +11,8 @@ enum OpenAIShapedRequest {
         case .chatCompletions:
             return .success(Array(request.body.readableBytesView))
         case .messages:
-            switch AnthropicToOpenAIRequest.translate(Array(request.body.readableBytesView), upstreamModel: backend.model) {
-            case .failure(let error):
-                return .failure(error)
-            case .success(let object):
-                guard let data = try? JSONSerialization.data(withJSONObject: object) else {
-                    return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
-                                                 message: "The request could not be encoded for provider kind \(providerKind)."))
-                }
-                return .success(Array(data))
-            }
+            return AnthropicToOpenAIRequest.translate(Array(request.body.readableBytesView), upstreamModel: backend.model)
+                .flatMap { TranslatedBody.encode($0, providerKind: providerKind) }
         case .embeddings, .countTokens:
             return .failure(.badRequest("Provider kind \(providerKind) does not serve this endpoint; route the model to another provider.",
                                         code: "unsupported_endpoint"))

@@ -31,17 +31,17 @@ struct BedrockAdapter: ProviderAdapter {
                 return .failure(.badRequest("The request body is not a JSON object.", code: "invalid_json"))
             }
             body = AnthropicToOpenAIRequest.translate(messages, upstreamModel: backend.model)
-                .flatMap { encode($0) }
+                .flatMap { TranslatedBody.encode($0, providerKind: "bedrock") }
                 .flatMap { BedrockConverseTranslator.translate($0) }
                 .flatMap { converse in
                     // CountTokens takes the Converse fields that make up the prompt.
-                    encode(["input": ["converse": converse.filter { ["messages", "system", "toolConfig"].contains($0.key) }]])
+                    TranslatedBody.encode(["input": ["converse": converse.filter { ["messages", "system", "toolConfig"].contains($0.key) }]], providerKind: "bedrock")
                 }
         case .chatCompletions, .messages:
             operation = request.stream ? "converse-stream" : "converse"
             body = OpenAIShapedRequest.chatBody(request, backend: backend, providerKind: "bedrock")
                 .flatMap { BedrockConverseTranslator.translate($0) }
-                .flatMap { encode($0) }
+                .flatMap { TranslatedBody.encode($0, providerKind: "bedrock") }
         }
         return body.map { body in
             let target = backend.provider.target
@@ -68,13 +68,5 @@ struct BedrockAdapter: ProviderAdapter {
                 BedrockResponseTranslator(publicModel: request.publicModel, includeUsage: includeUsage, price: backend.price)
             }
         }
-    }
-
-    private func encode(_ object: [String: Any]) -> Result<[UInt8], GatewayError> {
-        guard let data = try? JSONSerialization.data(withJSONObject: object) else {
-            return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
-                                         message: "The request could not be encoded for provider kind bedrock."))
-        }
-        return .success(Array(data))
     }
 }

@@ -28,7 +28,7 @@ struct GeminiAdapter: ProviderAdapter {
                 return .failure(.badRequest("The request body is not a JSON object.", code: "invalid_json"))
             }
             return AnthropicToOpenAIRequest.translate(messages, upstreamModel: backend.model)
-                .flatMap { encode($0) }
+                .flatMap { TranslatedBody.encode($0, providerKind: kind) }
                 .flatMap { GeminiRequestTranslator.translate($0) }
                 .flatMap { generate in
                     var object: [String: Any]
@@ -40,12 +40,12 @@ struct GeminiAdapter: ProviderAdapter {
                         inner["model"] = "models/" + backend.model
                         object = ["generateContentRequest": inner]
                     }
-                    return encode(object).map { UpstreamRequest(path: path(backend, "countTokens"), headers: [], body: $0) }
+                    return TranslatedBody.encode(object, providerKind: kind).map { UpstreamRequest(path: path(backend, "countTokens"), headers: [], body: $0) }
                 }
         case .chatCompletions, .messages:
             return OpenAIShapedRequest.chatBody(request, backend: backend, providerKind: kind)
                 .flatMap { GeminiRequestTranslator.translate($0) }
-                .flatMap { encode($0) }
+                .flatMap { TranslatedBody.encode($0, providerKind: kind) }
                 .map { UpstreamRequest(path: path(backend, request.stream ? "streamGenerateContent?alt=sse" : "generateContent"), headers: [], body: $0) }
         }
     }
@@ -71,13 +71,5 @@ struct GeminiAdapter: ProviderAdapter {
         let prefix = vertex.map { "/v1/projects/\(URIComponent.encode($0.project))/locations/\(URIComponent.encode($0.location))/publishers/google/models/" }
             ?? "/v1beta/models/"
         return "\(prefix)\(model):\(method)"
-    }
-
-    private func encode(_ object: [String: Any]) -> Result<[UInt8], GatewayError> {
-        guard let data = try? JSONSerialization.data(withJSONObject: object) else {
-            return .failure(GatewayError(status: 500, type: "server_error", code: "translation_error",
-                                         message: "The request could not be encoded for provider kind \(kind)."))
-        }
-        return .success(Array(data))
     }
 }
