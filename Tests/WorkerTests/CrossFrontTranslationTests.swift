@@ -100,10 +100,10 @@ import Testing
 
     @Test func providerEmbeddingBodies() throws {
         let input = EmbeddingsInput(texts: ["a", "b"], dimensions: 8, base64: false)
-        let studio = try #require(try JSONSerialization.jsonObject(with: Data(GeminiEmbeddings.body(input, upstreamModel: "gemini-embedding-001", vertex: false))) as? [String: Any])
+        let studio = try #require(try JSONSerialization.jsonObject(with: Data(GeminiEmbeddings.body(input, upstreamModel: "gemini-embedding-001", vertex: false).get())) as? [String: Any])
         let requests = studio["requests"] as? [[String: Any]]
         #expect(requests?.count == 2 && requests?[0]["model"] as? String == "models/gemini-embedding-001" && requests?[1]["outputDimensionality"] as? Int == 8)
-        let vertex = try #require(try JSONSerialization.jsonObject(with: Data(GeminiEmbeddings.body(input, upstreamModel: "x", vertex: true))) as? [String: Any])
+        let vertex = try #require(try JSONSerialization.jsonObject(with: Data(GeminiEmbeddings.body(input, upstreamModel: "x", vertex: true).get())) as? [String: Any])
         #expect((vertex["instances"] as? [[String: Any]])?[1]["content"] as? String == "b")
         #expect((vertex["parameters"] as? [String: Any])?["outputDimensionality"] as? Int == 8)
 

@@ -33,7 +33,7 @@ enum BedrockEmbeddings {
             object = ["inputText": input.texts[0]]
             if let d = input.dimensions { object["dimensions"] = d }
         }
-        return .success(Array((try? JSONSerialization.data(withJSONObject: object)) ?? Data()))
+        return TranslatedBody.encode(object, providerKind: "bedrock")
     }
 
     static func extract(modelID: String) -> EmbeddingsTranslator.Extract {

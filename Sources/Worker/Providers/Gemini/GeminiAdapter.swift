@@ -18,11 +18,10 @@ struct GeminiAdapter: ProviderAdapter {
     func upstreamRequest(for request: ProxyExchange.Request, backend: CompiledBackend) -> Result<UpstreamRequest, GatewayError> {
         switch request.endpoint {
         case .embeddings:
-            return EmbeddingsInput.parse(Array(request.body.readableBytesView), providerKind: kind).map { input in
-                let method = vertex == nil ? "batchEmbedContents" : "predict"
-                return UpstreamRequest(path: path(backend, method), headers: [],
-                                       body: GeminiEmbeddings.body(input, upstreamModel: backend.model, vertex: vertex != nil))
-            }
+            let method = vertex == nil ? "batchEmbedContents" : "predict"
+            return EmbeddingsInput.parse(Array(request.body.readableBytesView), providerKind: kind)
+                .flatMap { GeminiEmbeddings.body($0, upstreamModel: backend.model, vertex: vertex != nil) }
+                .map { UpstreamRequest(path: path(backend, method), headers: [], body: $0) }
         case .countTokens:
             guard let messages = CountTokensTranslator.messagesBody(Array(request.body.readableBytesView)) else {
                 return .failure(.badRequest("The request body is not a JSON object.", code: "invalid_json"))

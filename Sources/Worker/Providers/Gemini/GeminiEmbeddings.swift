@@ -9,7 +9,7 @@ import TollgateCore
 /// `statistics.token_count` per input, summed for usage). `dimensions` maps to
 /// `outputDimensionality` in both.
 enum GeminiEmbeddings {
-    static func body(_ input: EmbeddingsInput, upstreamModel: String, vertex: Bool) -> [UInt8] {
+    static func body(_ input: EmbeddingsInput, upstreamModel: String, vertex: Bool) -> Result<[UInt8], GatewayError> {
         let object: [String: Any]
         if vertex {
             var o: [String: Any] = ["instances": input.texts.map { ["content": $0] }]
@@ -22,7 +22,7 @@ enum GeminiEmbeddings {
                 return r
             }]
         }
-        return Array((try? JSONSerialization.data(withJSONObject: object)) ?? Data())
+        return TranslatedBody.encode(object, providerKind: vertex ? "vertex" : "gemini")
     }
 
     static func extract(vertex: Bool) -> EmbeddingsTranslator.Extract {
