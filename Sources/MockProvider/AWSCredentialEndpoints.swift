@@ -1,8 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import NIOHTTP1
+import TollgateCore
 
 /// The two AWS credential services a Bedrock provider can be configured to use, so the
 /// gateway's `aws_credentials_source` is tested without AWS:
@@ -79,7 +77,7 @@ enum AWSCredentialEndpoints {
                   <AccessKeyId>ASIAMOCKIRSA</AccessKeyId>
                   <SecretAccessKey>mock-temporary-secret</SecretAccessKey>
                   <SessionToken>mock-session-token-asiamockirsa</SessionToken>
-                  <Expiration>\(iso8601(now + 3600))</Expiration>
+                  <Expiration>\(UTCTime.rfc3339(now + 3600))</Expiration>
                 </Credentials>
               </AssumeRoleWithWebIdentityResult>
             </AssumeRoleWithWebIdentityResponse>
@@ -96,7 +94,7 @@ enum AWSCredentialEndpoints {
         b.writeStaticString(",\"SecretAccessKey\":\"mock-temporary-secret\",\"Token\":")
         b.writeJSONString("mock-session-token-" + keyID.lowercased())
         b.writeStaticString(",\"Expiration\":")
-        b.writeJSONString(iso8601(now + 3600))
+        b.writeJSONString(UTCTime.rfc3339(now + 3600))
         b.writeStaticString("}")
         return .json(.ok, b)
     }
@@ -105,14 +103,5 @@ enum AWSCredentialEndpoints {
         var h = HTTPHeaders()
         h.add(name: "content-type", value: "text/plain")
         return MockReply(status: status, headers: h, body: .complete(ByteBuffer(string: body)))
-    }
-
-    /// `2026-11-25T12:00:00Z`, without Foundation's formatter.
-    static func iso8601(_ t: Int) -> String {
-        var seconds = time_t(t)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }

@@ -37,7 +37,7 @@ enum RateLimitHeaders {
                 out.append(("anthropic-ratelimit-\(unit)-limit", String(status.limit)))
                 out.append(("anthropic-ratelimit-\(unit)-remaining", String(status.remaining)))
                 let reset = unixSeconds + Int((status.resetAfterNanoseconds + 999_999_999) / 1_000_000_000)
-                out.append(("anthropic-ratelimit-\(unit)-reset", rfc3339(reset)))
+                out.append(("anthropic-ratelimit-\(unit)-reset", UTCTime.rfc3339(reset)))
             }
         }
         if let b = budget {
@@ -77,14 +77,5 @@ enum RateLimitHeaders {
         }
         let text = String(fraction)
         return String(micro / 1_000_000) + "." + String(repeating: "0", count: digits - text.utf8.count) + text
-    }
-
-    /// `2026-11-25T12:00:00Z`, without Foundation's formatter.
-    static func rfc3339(_ unixSeconds: Int) -> String {
-        var t = time_t(unixSeconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }

@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Crypto
+import TollgateCore
 
 /// AWS Signature Version 4 for one request (the parts Bedrock needs: header-based auth,
 /// signed `host`, `content-type`, `x-amz-date` and, with temporary credentials,
@@ -45,15 +43,7 @@ struct SigV4Signer: Sendable {
 
     /// `yyyyMMdd'T'HHmmss'Z'` in UTC.
     static func amzDate(now seconds: Int) -> String {
-        var t = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, n - s.count)) + s
-        }
-        return pad(parts.tm_year + 1900, 4) + pad(parts.tm_mon + 1, 2) + pad(parts.tm_mday, 2) + "T"
-            + pad(parts.tm_hour, 2) + pad(parts.tm_min, 2) + pad(parts.tm_sec, 2) + "Z"
+        UTCTime.basic(seconds)
     }
 
     /// Every segment URI-encoded once more (non-S3 services sign the encoded path encoded again).
