@@ -50,8 +50,8 @@ enum AWSCredentialFetcher {
             throw FetchError(description: "cannot read AWS_WEB_IDENTITY_TOKEN_FILE \(tokenFile)")
         }
         let token = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        let form = ["Action=AssumeRoleWithWebIdentity", "Version=2011-06-15", "RoleArn=" + formEncode(role),
-                    "RoleSessionName=" + formEncode(session), "WebIdentityToken=" + formEncode(token)].joined(separator: "&")
+        let form = ["Action=AssumeRoleWithWebIdentity", "Version=2011-06-15", "RoleArn=" + BlockingHTTP.formEncode(role),
+                    "RoleSessionName=" + BlockingHTTP.formEncode(session), "WebIdentityToken=" + BlockingHTTP.formEncode(token)].joined(separator: "&")
         let reply: (status: Int, body: Data)
         do {
             reply = try BlockingHTTP.send("POST", sts + "/", headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/xml")],
@@ -84,10 +84,6 @@ enum AWSCredentialFetcher {
     static func element(_ name: String, in xml: String) -> String? {
         guard let open = xml.range(of: "<\(name)>"), let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex) else { return nil }
         return String(xml[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    static func formEncode(_ s: String) -> String {
-        VertexTokenMinter.formEncode(s)
     }
 
     /// IMDSv2: a session token (PUT), the role name, then the role's credentials.

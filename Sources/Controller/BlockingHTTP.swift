@@ -32,4 +32,10 @@ enum BlockingHTTP {
         let (status, data) = try result.get()
         return (status, data)
     }
+
+    /// A value for an `application/x-www-form-urlencoded` body (OAuth token and STS requests):
+    /// everything but RFC 3986's unreserved characters percent-encoded.
+    static func formEncode(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+    }
 }

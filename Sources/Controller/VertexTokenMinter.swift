@@ -49,7 +49,7 @@ enum VertexTokenMinter {
     /// Exchanges the assertion for an access token (blocking; the controller is not on a hot path).
     static func mint(_ settings: GatewayConfig.VertexSettings, now: Int = Int(Date().timeIntervalSince1970), timeout: Double = 15) throws -> Token {
         let grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-        let form = "grant_type=" + formEncode(grant) + "&assertion=" + (try assertion(for: settings, now: now))
+        let form = "grant_type=" + BlockingHTTP.formEncode(grant) + "&assertion=" + (try assertion(for: settings, now: now))
         let (status, data): (Int, Data)
         do {
             (status, data) = try BlockingHTTP.send("POST", settings.tokenURI, headers: [("Content-Type", "application/x-www-form-urlencoded")],
@@ -68,9 +68,5 @@ enum VertexTokenMinter {
     static func base64url(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func formEncode(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
     }
 }
