@@ -1,4 +1,5 @@
 import Config
+import QuotaCluster
 import SharedState
 
 /// The quota limits of one config generation, compiled once (slot keys and limiter parameters
@@ -19,6 +20,9 @@ struct QuotaPlan: Sendable {
     let onTableFull: QuotaTable.TableFullPolicy
 
     var hasStrict: Bool { !strict.isEmpty }
+    /// The Redis the strict checks ask (compiled with the plan, not per request); nil
+    /// without strict limits.
+    private(set) var strictSync: QuotaSyncSettings?
 
     func isStrict(_ limit: QuotaLimit) -> Bool { strict.contains(ObjectIdentifier(limit)) }
 
@@ -56,6 +60,7 @@ struct QuotaPlan: Sendable {
             if !limits.isEmpty { byProvider[provider.name] = limits }
         }
         self.strict = strict
+        if !strict.isEmpty { strictSync = QuotaSyncSettings(quotas) }
     }
 
     /// Every limit a request by `key` for `model` is charged against, broadest scope last.

@@ -36,8 +36,7 @@ final class WorkerContext: @unchecked Sendable {
     /// The strict-quota thread pool for `config`'s Redis, built on first need and rebuilt when
     /// the Redis settings change; nil when no limit is strict.
     func strictQuotaPool(for config: RuntimeConfig) -> StrictQuotaPool? {
-        guard config.quotaPlan.hasStrict, config.source.quotas.redis != nil else { return nil }
-        let settings = QuotaSyncSettings(config.source.quotas)
+        guard let settings = config.quotaPlan.strictSync else { return nil }
         if let pool = strictPool, pool.settings == settings { return pool }
         let pool = StrictQuotaPool(settings: settings)
         strictPool = pool
