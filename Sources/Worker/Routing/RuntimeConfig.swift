@@ -156,30 +156,30 @@ struct CompiledRoute: Sendable {
     let name: String
     let priorities: [[CompiledBackend]]
     let maxAttempts: Int
-
+    /// The route's shape as the fallback state machine sees it (weights only).
+    let plan: FallbackPlan
     /// The largest output limit the catalog gives any backend's model, for quota estimates.
-    var maxOutputTokens: Int? {
-        priorities.joined().compactMap { $0.info?.maxOutputTokens }.max()
-    }
-
+    let maxOutputTokens: Int?
     /// The most expensive input and output prices among the backends (a reservation must
     /// cover whichever one serves).
-    var highestPrice: GatewayConfig.ModelPrice? {
+    let highestPrice: GatewayConfig.ModelPrice?
+
+    /// Derives what requests read from the route once per config generation, not per request.
+    init(name: String, priorities: [[CompiledBackend]], maxAttempts: Int) {
+        self.name = name
+        self.priorities = priorities
+        self.maxAttempts = maxAttempts
+        plan = FallbackPlan(priorities: priorities.map { $0.map(\.weight) }, maxAttempts: maxAttempts)
+        maxOutputTokens = priorities.joined().compactMap { $0.info?.maxOutputTokens }.max()
         let prices = priorities.joined().compactMap(\.price)
-        guard !prices.isEmpty else { return nil }
-        return .init(inputPerMillion: prices.map(\.inputPerMillion).max() ?? 0,
-                     outputPerMillion: prices.map(\.outputPerMillion).max() ?? 0, cachedInputPerMillion: nil)
+        highestPrice = prices.isEmpty ? nil : .init(inputPerMillion: prices.map(\.inputPerMillion).max() ?? 0,
+                                                    outputPerMillion: prices.map(\.outputPerMillion).max() ?? 0, cachedInputPerMillion: nil)
     }
 
     /// Whether some backend may serve `capability`: false only when the catalog knows every
     /// backend's model and none of them has it (an embeddings model asked to chat).
     func mayServe(_ capability: GatewayConfig.Capability) -> Bool {
         priorities.contains { $0.contains { !($0.info?.lacks(capability) ?? false) } }
-    }
-
-    /// The route's shape as the fallback state machine sees it (weights only).
-    var plan: FallbackPlan {
-        FallbackPlan(priorities: priorities.map { $0.map(\.weight) }, maxAttempts: maxAttempts)
     }
 
     func backend(_ ref: FallbackPlan.BackendRef) -> CompiledBackend {
