@@ -1,11 +1,9 @@
--- POSTs a small OpenAI chat completion with the bench key, on keep-alive connections.
+-- POSTs one chat completion body (BENCH_BODY_FILE) to BENCH_PATH with the bench key, on
+-- keep-alive connections. perf/bench.py writes the body files.
 wrk.method = "POST"
-wrk.path = "/v1/chat/completions"
+wrk.path = os.getenv("BENCH_PATH") or "/v1/chat/completions"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer tg-bench-key"
-local stream = os.getenv("BENCH_STREAM") == "1"
-if stream then
-  wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}],"max_tokens":16,"stream":true}'
-else
-  wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}'
-end
+local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
+wrk.body = f:read("*a")
+f:close()
