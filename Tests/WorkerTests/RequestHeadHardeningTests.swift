@@ -40,6 +40,17 @@ import TollgateCore
         #expect(try f.response().0.status == .ok)
     }
 
+    @Test func aBodylessUnauthenticatedPostKeepsTheConnection() throws {
+        let f = try Fixture()
+        try f.channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/embeddings",
+                                                                              headers: HTTPHeaders([("host", "gw")]))))
+        try f.channel.writeInbound(HTTPServerRequestPart.end(nil))
+        let (head, _) = try f.response()
+        #expect(head.status == .unauthorized && head.headers.first(name: "connection") == nil)
+        try f.send(.GET, "/healthz")
+        #expect(try f.response().0.status == .ok)
+    }
+
     @Test func anthropicFrontRefusalsAreInItsShape() throws {
         let f = try Fixture()
         try f.send(.POST, "/v1/messages", headers: [("x-api-key", "wrong")], body: #"{"model":"m"}"#)

@@ -230,8 +230,9 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
                 // A small body (the usual unauthenticated probe) is read and dropped and the
                 // connection kept; a large or unbounded one gets its answer now, and the
                 // connection closes after at most max_refused_body_bytes more.
-                let length = head.headers.first(name: "content-length").flatMap { Int($0) }
-                if let length, length <= maxDiscardBytes, !head.headers.contains(name: "transfer-encoding") {
+                let chunked = head.headers.contains(name: "transfer-encoding")
+                let length = chunked ? nil : head.headers.first(name: "content-length").map { Int($0) } ?? 0
+                if let length, length <= maxDiscardBytes {
                     pendingRefusal = error
                 } else {
                     return rejectEarly(error)
