@@ -18,6 +18,24 @@ enum RequestNumbers {
     struct Parameter {
         let name: String
         let kind: Kind
+        /// `name`'s bytes, compared against member keys without allocating.
+        let utf8: [UInt8]
+
+        init(name: String, kind: Kind) {
+            self.name = name
+            self.kind = kind
+            self.utf8 = Array(name.utf8)
+        }
+
+        func matches(_ key: Range<Int>, in raw: UnsafeRawBufferPointer) -> Bool {
+            guard key.count == utf8.count else { return false }
+            var j = 0
+            for i in key {
+                if raw[i] != utf8[j] { return false }
+                j += 1
+            }
+            return true
+        }
     }
 
     /// The most output tokens a request may ask for (no model comes near; it only keeps the
@@ -55,10 +73,20 @@ enum RequestNumbers {
     }
 
     /// The first parameter of `endpoint` that is present and out of range or of the wrong
-    /// type, as the 400 to answer; nil when all are fine.
+    /// type, as the 400 to answer; nil when all are fine. One pass over the members, no
+    /// allocation unless a parameter is present (keys are unique: duplicates were refused).
     static func check(_ index: JSONObjectIndex, in raw: UnsafeRawBufferPointer, endpoint: RequestContext.Endpoint) -> GatewayError? {
-        for parameter in parameters(for: endpoint) {
-            guard let member = index.member(parameter.name, in: raw), member.kind != .null else { continue }
+        let wanted = parameters(for: endpoint)
+        guard !wanted.isEmpty else { return nil }
+        for member in index.members where member.kind != .null {
+            let parameter: Parameter?
+            if member.keyHasEscape {
+                let key = JSONScanner.decodeString(raw, (member.key.lowerBound - 1)..<(member.key.upperBound + 1))
+                parameter = wanted.first { $0.name == key }
+            } else {
+                parameter = wanted.first { $0.matches(member.key, in: raw) }
+            }
+            guard let parameter else { continue }
             if let problem = problem(member, in: raw, kind: parameter.kind) {
                 return .badRequest("Invalid '\(parameter.name)': \(problem).", code: "invalid_value", param: parameter.name)
             }
