@@ -14,9 +14,9 @@ import NIOHTTP1
 /// | `retry_after=S` | `x-mock-retry-after` | `retry-after` of a 429 (default 1) or 503 (none by default) |
 /// | `echo` | `x-mock-echo: true` | reply with the text of the last user message |
 /// | `tool` | `x-mock-tool: true` | reply with a call of the request's first tool |
-/// | — | `x-mock-retry-after-raw` | send this `retry-after` value verbatim (any text: `1e17`, `inf`, `-5`) |
-/// | — | `x-mock-retry-after-ms-raw` | send this `retry-after-ms` value verbatim |
-/// | — | `x-mock-usage-raw` | a JSON number literal (`1e308`, `-5`, `9223372036854775807`) written for every token count of an OpenAI usage object |
+/// | `retry_after_raw=V` | `x-mock-retry-after-raw` | send this `retry-after` value verbatim (any text: `1e17`, `inf`, `-5`) |
+/// | `retry_after_ms_raw=V` | `x-mock-retry-after-ms-raw` | send this `retry-after-ms` value verbatim |
+/// | `usage_raw=N` | `x-mock-usage-raw` | a JSON number literal (`1e308`, `-5`, `9223372036854775807`) written for every token count of the reply's usage (OpenAI, Anthropic, Gemini, Bedrock) |
 /// | `hostile_headers` | `x-mock-hostile-headers: true` | add headers a gateway must not pass on: `server`, `openai-organization`, `x-ratelimit-*`, a spoofed `x-tollgate-cost-usd`, and `x-hop` named in `connection` |
 ///
 /// Unknown keys and malformed values are refused (400) rather than ignored: a typo in a fault

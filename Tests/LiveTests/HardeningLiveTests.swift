@@ -188,4 +188,68 @@ import TollgateTesting
         #expect(noHost.hasPrefix("HTTP/1.1 400"), "\(noHost)")
         #expect(try h.client().request("POST", "/healthz", body: "{}").status == 405)
     }
+
+    /// Hostile usage from every provider dialect, through the Anthropic front (passthrough and
+    /// translated) and the OpenAI front, whole and streamed.
+    @Test func hostileUsageFromEveryDialectIsClamped() throws {
+        let dialects: [(provider: String, upstream: String)] = [
+            ("claude", "claude-3-5-haiku"), ("google", "gemini-2.5-flash"), ("aws", "anthropic.claude-3-haiku-20240307-v1:0"),
+        ]
+        let literals = ["1e308", "-1000000", "9223372036854775808"]
+        var models = ""
+        var pricing = ""
+        for d in dialects {
+            for (i, literal) in literals.enumerated() {
+                models += "  - {name: \(d.provider)-\(i), provider: \(d.provider), upstream_model: \"\(d.upstream)+usage_raw=\(literal)\"}\n"
+                pricing += "  \"\(d.upstream)+usage_raw=\(literal)\": {input: 30, output: 60}\n"
+            }
+        }
+        let h = try GatewayHarness(workers: 1, config: { mock, port in
+            """
+            version: 1
+            listeners: [{address: 127.0.0.1, port: \(port)}]
+            providers:
+              - {name: claude, kind: anthropic, base_url: "http://127.0.0.1:\(mock)", api_key_env: ANTHROPIC_TEST_KEY}
+              - {name: google, kind: gemini, base_url: "http://127.0.0.1:\(mock)", api_key_env: ANTHROPIC_TEST_KEY}
+              - {name: aws, kind: bedrock, base_url: "http://127.0.0.1:\(mock)", aws_region: eu-west-1}
+            models:
+            \(models)
+            pricing:
+            \(pricing)
+            api_keys:
+              - {name: tester, key_hash: "\(GatewayHarness.demoKeyHash)", models: ["*"]}
+            """
+        })
+        let before = Self.workers(h)
+        let c = h.client()
+        for d in dialects {
+            for i in literals.indices {
+                let model = "\(d.provider)-\(i)"
+                let chat = try c.postJSON("/v1/chat/completions", chatBody(model: model), headers: auth())
+                #expect(chat.status == 200, "\(model): \(chat.bodyString)")
+                let cost = Double(chat.header("x-tollgate-cost-usd") ?? "") ?? -1
+                #expect(cost >= 0 && cost <= 1_000_000_000, "\(model): \(chat.header("x-tollgate-cost-usd") ?? "no cost")")
+                #expect((Int(chat.header("x-tollgate-output-tokens") ?? "") ?? -1) >= 0)
+
+                let messages = try c.postJSON("/v1/messages", #"{"model":"\#(model)","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#,
+                                              headers: auth() + [("anthropic-version", "2023-06-01")])
+                #expect(messages.status == 200, "\(model) messages: \(messages.bodyString)")
+                #expect((Double(messages.header("x-tollgate-cost-usd") ?? "") ?? -1) >= 0, "\(model) messages")
+
+                for (path, body) in [("/v1/chat/completions", chatBody(model: model, stream: true)),
+                                     ("/v1/messages", #"{"model":"\#(model)","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#)] {
+                    let stream = try c.startStreaming("POST", path, headers: auth() + [("anthropic-version", "2023-06-01")], body: body)
+                    #expect(stream.status == 200, "\(model) \(path)")
+                    var raw: [UInt8] = []
+                    while let chunk = try stream.nextChunk() { raw += chunk }
+                    let text = String(decoding: raw, as: UTF8.self)
+                    // The gateway's own account (a passthrough body is the upstream's, relayed as it is).
+                    let account = text.split(separator: "\n").first { $0.hasPrefix(": tollgate-usage {") }
+                    #expect(account != nil && !(account ?? "").contains(":-"), "\(model) \(path): \(text.suffix(300))")
+                }
+            }
+        }
+        #expect(try c.request("GET", "/healthz").status == 200)
+        #expect(Self.workers(h) == before, "no crash, no respawn")
+    }
 }
