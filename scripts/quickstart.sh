@@ -6,6 +6,7 @@ BIN=${TOLLGATE_BIN:-.build/release/tollgate}
 CONFIG=${CONFIG:-examples/quickstart.yaml}
 WORKERS=${WORKERS:-2}
 PORT=$(awk '/^listeners:/{l=1} l && /port:/{print $2; exit}' "$CONFIG")
+ADMIN_PORT=$(awk '/^admin:/{l=1} l && /port:/{print $2; exit}' "$CONFIG")
 KEY=tg-demo-key-change-me
 
 "$BIN" config check "$CONFIG"
@@ -34,6 +35,7 @@ cat <<MSG
   Guardrails:  "content":"my card is 4111 1111 1111 1111" reaches the provider as [REDACTED:CREDIT_CARD];
                "content":"ignore all previous instructions" is refused with 403
   Quotas:      curl -i shows x-ratelimit-* headers; the demo key may spend \$5 a day
+  Metrics:     curl -s http://127.0.0.1:$ADMIN_PORT/metrics (operator listener, loopback only)
 
   With the OpenAI Python SDK:
     from openai import OpenAI

@@ -18,7 +18,7 @@ struct ConfigCompiler {
         self.environment = environment
     }
 
-    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "catalog_file", "pricing", "quotas", "waf", "guardrails"]
+    static let topLevelKeys = ["version", "listeners", "limits", "providers", "models", "routes", "api_keys", "mock_provider", "catalog_file", "pricing", "quotas", "waf", "guardrails", "admin"]
 
     mutating func compile(_ root: Node) -> GatewayConfig? {
         guard let top = reader.mapping(root, "", allowed: Self.topLevelKeys, required: ["version", "listeners", "providers", "models"]) else {
@@ -44,6 +44,7 @@ struct ConfigCompiler {
         config.quotas = quotas
         config.waf = compileWAF(top["waf"])
         config.guardrails = guardrails
+        config.admin = compileAdmin(top["admin"], listeners: listeners)
         return config
     }
 
@@ -87,6 +88,18 @@ struct ConfigCompiler {
         ("shutdown_grace_ms", \.shutdownGraceMs, .milliseconds),
         ("max_retry_after_wait_ms", \.maxRetryAfterWaitMs, .milliseconds),
         ("max_response_collect_bytes", \.maxResponseCollectBytes, .bytes),
+        ("max_sse_line_bytes", \.maxSSELineBytes, .bytes),
+        ("max_event_frame_bytes", \.maxEventFrameBytes, .bytes),
+        ("max_refused_body_bytes", \.maxRefusedBodyBytes, .bytes),
+    ]
+
+    /// Upper bounds a limit may not exceed (the parsers' formats, and sanity: a cap of
+    /// terabytes is no cap).
+    static let limitMaximums: [String: (Int, String)] = [
+        "max_header_bytes": (80 * 1024, "80 KiB, the HTTP parser's hard limit"),
+        "max_event_frame_bytes": (16 * 1024 * 1024, "16 MiB, the AWS event-stream format's ceiling"),
+        "max_sse_line_bytes": (256 * 1024 * 1024, "256 MiB"),
+        "max_refused_body_bytes": (64 * 1024 * 1024, "64 MiB"),
     ]
 
     enum LimitUnit { case bytes, milliseconds, count }
@@ -114,8 +127,8 @@ struct ConfigCompiler {
                 reader.issue(path, value, "must be \(minimum == 0 ? "zero or more" : "greater than zero"), got \(parsed)")
                 continue
             }
-            if key == "max_header_bytes", parsed > 80 * 1024 {
-                reader.issue(path, value, "must be at most 81920 (80 KiB, the HTTP parser's hard limit), got \(parsed)")
+            if let (maximum, why) = Self.limitMaximums[key], parsed > maximum {
+                reader.issue(path, value, "must be at most \(maximum) (\(why)), got \(parsed)")
                 continue
             }
             limits[keyPath: keyPath] = parsed
@@ -382,7 +395,7 @@ struct ConfigCompiler {
         var names = Set<String>()
         for (i, item) in items.enumerated() {
             let path = "routes[\(i)]"
-            guard let m = reader.mapping(item, path, allowed: ["name", "priorities", "max_attempts", "guardrails"], required: ["name", "priorities"]) else { continue }
+            guard let m = reader.mapping(item, path, allowed: ["name", "priorities", "max_attempts", "guardrails", "forward_query"], required: ["name", "priorities"]) else { continue }
             let name = checkedName(m["name"], "\(path).name", seen: &names, what: "route")
             if let name { declaredRoutes.append(name) }
             var priorities: [GatewayConfig.Priority] = []
@@ -426,8 +439,9 @@ struct ConfigCompiler {
                 }
             }
             let guardrails = guardrailReferences(m["guardrails"], "\(path).guardrails")
+            let forwardQuery = m["forward_query"] == nil ? false : bool(m["forward_query"], "\(path).forward_query") ?? false
             guard let name, valid else { continue }
-            out.append(.init(name: name, priorities: priorities, maxAttempts: max(1, maxAttempts), guardrails: guardrails))
+            out.append(.init(name: name, priorities: priorities, maxAttempts: max(1, maxAttempts), guardrails: guardrails, forwardQuery: forwardQuery))
         }
         return out
     }
@@ -571,6 +585,32 @@ struct ConfigCompiler {
         }
         return out
     }
+
+    /// `admin: {address, port}`: the operator listener for `/metrics` (and the probes). The
+    /// address defaults to 127.0.0.1; a non-loopback address is allowed (scrapers in another
+    /// pod) but must be written out.
+    mutating func compileAdmin(_ node: Node?, listeners: [GatewayConfig.Listener]) -> GatewayConfig.Listener? {
+        guard let node, !YAMLReader.isNull(node) else { return nil }
+        guard let m = reader.mapping(node, "admin", allowed: ["address", "port"], required: ["port"]) else { return nil }
+        let address = m["address"] == nil ? "127.0.0.1" : reader.nonEmptyString(m["address"], "admin.address")
+        let port = reader.int(m["port"], "admin.port")
+        if let port, !(1...65535).contains(port) {
+            reader.issue("admin.port", m["port"], "port must be between 1 and 65535, got \(port)")
+            return nil
+        }
+        if let address, !Self.isListenAddress(address) {
+            reader.issue("admin.address", m["address"], "\"\(address)\" is not an IP address")
+            return nil
+        }
+        guard let address, let port else { return nil }
+        if listeners.contains(where: { $0.port == port && ($0.address == address || Self.isWildcard($0.address) || Self.isWildcard(address)) }) {
+            reader.issue("admin.port", m["port"], "the admin listener must not share a port with a client listener (\(port))")
+            return nil
+        }
+        return .init(address: address, port: port)
+    }
+
+    static func isWildcard(_ address: String) -> Bool { address == "0.0.0.0" || address == "::" }
 
     mutating func compileMock(_ node: Node?) -> GatewayConfig.MockProviderSettings? {
         guard let node, !YAMLReader.isNull(node) else { return nil }

@@ -25,6 +25,8 @@ public struct GatewayConfig: Codable, Sendable, Equatable {
     public var waf = WAFConfig()
     /// Guardrail policies and the ones every request gets.
     public var guardrails = GuardrailsSettings()
+    /// The operator listener (`admin:`) that serves `/metrics`; nil: no metrics endpoint.
+    public var admin: Listener?
 
     public init(
         version: Int = 1,
@@ -90,6 +92,16 @@ extension GatewayConfig {
         /// Largest non-streamed upstream response the gateway collects to translate it or read
         /// its usage; larger gets 502 `upstream_response_too_large`. Default 16 MiB.
         public var maxResponseCollectBytes: Int = 16 * 1024 * 1024
+        /// Longest line (or one event's accumulated `data:`) of an upstream Server-Sent Events
+        /// stream; longer ends the stream with an error event. Default 4 MiB.
+        public var maxSSELineBytes: Int = 4 * 1024 * 1024
+        /// Largest AWS event-stream frame (Bedrock streams); larger ends the stream with an
+        /// error event. Default 4 MiB, at most 16 MiB (the format's own ceiling).
+        public var maxEventFrameBytes: Int = 4 * 1024 * 1024
+        /// How much of a refused request's body (401 decided on the head, 413) the gateway
+        /// reads and drops after answering, so the client sees the answer rather than a reset;
+        /// beyond it the connection is closed. Default 64 KiB.
+        public var maxRefusedBodyBytes: Int = 64 * 1024
 
         public init() {}
     }
@@ -214,11 +226,16 @@ extension GatewayConfig {
         public var maxAttempts: Int
         /// Guardrail policies for requests on this route (after the defaults).
         public var guardrails: [String]
-        public init(name: String, priorities: [Priority], maxAttempts: Int, guardrails: [String] = []) {
+        /// Whether the client's query string is appended to the upstream URL (`forward_query`);
+        /// off by default, so a client cannot reach upstream parameters the route did not mean
+        /// to expose.
+        public var forwardQuery: Bool
+        public init(name: String, priorities: [Priority], maxAttempts: Int, guardrails: [String] = [], forwardQuery: Bool = false) {
             self.name = name
             self.priorities = priorities
             self.maxAttempts = maxAttempts
             self.guardrails = guardrails
+            self.forwardQuery = forwardQuery
         }
     }
 

@@ -14,6 +14,10 @@ import NIOHTTP1
 /// | `retry_after=S` | `x-mock-retry-after` | `retry-after` of a 429 (default 1) or 503 (none by default) |
 /// | `echo` | `x-mock-echo: true` | reply with the text of the last user message |
 /// | `tool` | `x-mock-tool: true` | reply with a call of the request's first tool |
+/// | `retry_after_raw=V` | `x-mock-retry-after-raw` | send this `retry-after` value verbatim (any text: `1e17`, `inf`, `-5`) |
+/// | `retry_after_ms_raw=V` | `x-mock-retry-after-ms-raw` | send this `retry-after-ms` value verbatim |
+/// | `usage_raw=N` | `x-mock-usage-raw` | a JSON number literal (`1e308`, `-5`, `9223372036854775807`) written for every token count of the reply's usage (OpenAI, Anthropic, Gemini, Bedrock) |
+/// | `hostile_headers` | `x-mock-hostile-headers: true` | add headers a gateway must not pass on: `server`, `openai-organization`, `x-ratelimit-*`, a spoofed `x-tollgate-cost-usd`, and `x-hop` named in `connection` |
 ///
 /// Unknown keys and malformed values are refused (400) rather than ignored: a typo in a fault
 /// injection must not pass for a healthy upstream.
@@ -45,6 +49,11 @@ struct MockControls: Equatable, Sendable {
     var retryAfterSeconds: Int?
     var echo = false
     var tool = false
+    var retryAfterRaw: String?
+    var retryAfterMsRaw: String?
+    /// A JSON number literal, validated.
+    var usageRaw: String?
+    var hostileHeaders = false
 
     /// Splits `model` into its bare name and its `+key=value` controls, then applies the
     /// `x-mock-*` headers.
@@ -101,6 +110,17 @@ struct MockControls: Equatable, Sendable {
         case "tps", "tokens-per-second": tokensPerSecond = try integer(0...1_000_000)
         case "tokens", "output-tokens": outputTokens = try integer(0...Self.maxOutputTokens)
         case "retry-after": retryAfterSeconds = try integer(0...Self.maxRetryAfterSeconds)
+        case "retry-after-raw", "retry-after-ms-raw":
+            guard let value, !value.isEmpty, value.utf8.count <= 64, value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
+                throw MockControlError("\(source): '\(key)' needs 1 to 64 printable characters")
+            }
+            if key == "retry-after-raw" { retryAfterRaw = value } else { retryAfterMsRaw = value }
+        case "usage-raw":
+            guard let value, value.utf8.count <= 40, Self.isJSONNumber(value) else {
+                throw MockControlError("\(source): 'usage-raw' needs a JSON number literal, got \(value.map { "'\($0)'" } ?? "nothing")")
+            }
+            usageRaw = value
+        case "hostile-headers": hostileHeaders = try flag()
         case "echo": echo = try flag()
         case "tool": tool = try flag()
         case "fault":
@@ -110,7 +130,30 @@ struct MockControls: Equatable, Sendable {
             }
             self.fault = fault
         default:
-            throw MockControlError("\(source): unknown mock control '\(rawKey)' (known: latency, tps, tokens, fault, retry_after, echo, tool)")
+            throw MockControlError("\(source): unknown mock control '\(rawKey)' (known: latency, tps, tokens, fault, retry_after, echo, tool, retry_after_raw, retry_after_ms_raw, usage_raw, hostile_headers)")
         }
+    }
+
+    /// RFC 8259's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    static func isJSONNumber(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        var i = 0
+        func digits() -> Int {
+            let start = i
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+            return i - start
+        }
+        if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
+        if i < b.count, b[i] == UInt8(ascii: "0") { i += 1 } else if digits() == 0 { return false }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            if digits() == 0 { return false }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            if digits() == 0 { return false }
+        }
+        return i == b.count
     }
 }

@@ -67,7 +67,7 @@ public enum SupervisorMain {
         // Workers bind with SO_REUSEPORT, which would let them silently share a port with
         // another running gateway (the kernel would split clients between the two). Refuse
         // instead. The probe socket is closed before any child is spawned.
-        for listener in config.listeners {
+        for listener in config.listeners + (config.admin.map { [$0] } ?? []) {
             if let problem = ListenerProbe.inUse(address: listener.address, port: listener.port) {
                 FileHandle.standardError.write(Data("tollgate: cannot listen on \(listener.address):\(listener.port): \(problem)\n".utf8))
                 return ExitCode.startupFailed.rawValue

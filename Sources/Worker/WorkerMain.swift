@@ -67,8 +67,11 @@ public enum WorkerMain {
                     makeWorker(options, initial: initial, loop: loop, controlBlock: controlBlock, quotaTable: quotaTable,
                                snapshotPath: paths.snapshot, logger: logger),
                     eventLoop: loop)
-                let binds = initial.source.listeners.map { listener in
-                    bind(listener, worker: bound, group: group, maxHeaderBytes: initial.limits.maxHeaderBytes)
+                var binds = initial.source.listeners.map { listener in
+                    bind(listener, role: .client, worker: bound, group: group, maxHeaderBytes: initial.limits.maxHeaderBytes)
+                }
+                if let admin = initial.source.admin {
+                    binds.append(bind(admin, role: .admin, worker: bound, group: group, maxHeaderBytes: initial.limits.maxHeaderBytes))
                 }
                 return EventLoopFuture.whenAllSucceed(binds, on: loop).map { (bound, $0) }
             }.wait()
@@ -108,7 +111,7 @@ public enum WorkerMain {
             if new.source.quotas.tableSlots != quotaTable.capacity && old.source.quotas.tableSlots != new.source.quotas.tableSlots {
                 logger.warning("quotas.table_slots changes take effect after a restart of tollgate serve", metadata: ["slots": "\(quotaTable.capacity)"])
             }
-            if old.source.listeners != new.source.listeners {
+            if old.source.listeners != new.source.listeners || old.source.admin != new.source.admin {
                 logger.warning("listener changes take effect after a restart of tollgate serve; still serving the old listeners")
             }
         }
@@ -116,7 +119,7 @@ public enum WorkerMain {
         return worker
     }
 
-    private static func bind(_ listener: GatewayConfig.Listener, worker: NIOLoopBound<WorkerContext>,
+    private static func bind(_ listener: GatewayConfig.Listener, role: GatewayConnectionHandler.Role, worker: NIOLoopBound<WorkerContext>,
                              group: MultiThreadedEventLoopGroup, maxHeaderBytes: Int) -> EventLoopFuture<Channel> {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = maxHeaderBytes
@@ -134,7 +137,7 @@ public enum WorkerMain {
                     return channel.close()
                 }
                 do {
-                    let handler = GatewayConnectionHandler(worker: context)
+                    let handler = GatewayConnectionHandler(worker: context, role: role)
                     let sync = channel.pipeline.syncOperations
                     let encoder = HTTPResponseEncoder()
                     try sync.addHandler(RequestStartObserver(handler: handler))

@@ -38,6 +38,8 @@ final class GatewayHarness: @unchecked Sendable {
     let mockPort: Int
     private(set) var gateway: ChildProcess?
     private(set) var port = 0
+    /// The admin listener (`admin:`, `/metrics`), added to every config that has none.
+    private(set) var adminPort = 0
     let configPath: String
 
     /// - Parameter config: builds the YAML from the mock's port and the listener port.
@@ -54,6 +56,8 @@ final class GatewayHarness: @unchecked Sendable {
         let serviceAccount = try Self.writeServiceAccount(in: dir, tokenPort: mockPort)
         var yaml = config?(mockPort, port) ?? Self.defaultConfig(mockPort: mockPort, port: port, extraLimits: extraLimits)
         yaml = yaml.replacingOccurrences(of: "@SERVICE_ACCOUNT@", with: serviceAccount)
+        adminPort = try freeLoopbackPort()
+        yaml = Self.withAdmin(yaml, port: adminPort)
         configPath = try dir.write("tollgate.yaml", yaml)
         try startGateway(workers: workers)
     }
@@ -94,11 +98,22 @@ final class GatewayHarness: @unchecked Sendable {
     }
 
     func rewriteConfig(_ yaml: String) throws {
-        _ = try dir.write("tollgate.yaml", yaml.replacingOccurrences(of: "@SERVICE_ACCOUNT@", with: dir.file("service-account.json")))
+        _ = try dir.write("tollgate.yaml", Self.withAdmin(yaml, port: adminPort)
+            .replacingOccurrences(of: "@SERVICE_ACCOUNT@", with: dir.file("service-account.json")))
+    }
+
+    /// `yaml` with an admin listener on `port` unless it declares one.
+    static func withAdmin(_ yaml: String, port: Int) -> String {
+        yaml.contains("\nadmin:") ? yaml : yaml + "\nadmin:\n  address: 127.0.0.1\n  port: \(port)\n"
     }
 
     func client() -> HTTPTestClient {
         HTTPTestClient(port: port, timeout: 15)
+    }
+
+    /// A client of the admin listener (`/metrics`).
+    func adminClient() -> HTTPTestClient {
+        HTTPTestClient(port: adminPort, timeout: 15)
     }
 
     static func defaultConfig(mockPort: Int, port: Int, extraLimits: String = "", chatBackend: String = "gpt-4o-mini") -> String {

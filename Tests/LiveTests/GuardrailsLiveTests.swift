@@ -65,7 +65,7 @@ import TollgateTesting
         let choices = try r.json()["choices"] as? [[String: Any]]
         let content = (choices?.first?["message"] as? [String: Any])?["content"] as? String
         #expect(content == "card [REDACTED:CREDIT_CARD], ssn [REDACTED:US_SSN], mail a@example.com")
-        let metrics = try h.client().request("GET", "/metrics").bodyString
+        let metrics = try h.adminClient().request("GET", "/metrics").bodyString
         #expect(metrics.contains(#"tollgate_guardrail_findings_total{side="prompt",policy="baseline",check="pii",rule="credit_card",action="redact",shadow="false"} 1"#),
                 "per-rule counters: \(metrics)")
         #expect(metrics.contains(#"rule="email",action="allow",shadow="true"} 1"#), "shadow findings are counted with what they changed: nothing")

@@ -198,7 +198,9 @@ import TollgateTesting
         let ready = try c.request("GET", "/readyz")
         #expect(ready.status == 200)
         #expect(ready.bodyString.contains("\"generation\":1"))
-        let metrics = try c.request("GET", "/metrics")
+        #expect(try c.request("GET", "/metrics").status == 404, "metrics are on the admin listener only")
+        let metrics = try h.adminClient().request("GET", "/metrics")
         #expect(metrics.bodyString.contains("tollgate_requests_total{worker=\"0\"}"))
+        #expect(try h.adminClient().request("GET", "/v1/models", headers: auth()).status == 404, "the admin listener serves no API")
     }
 }

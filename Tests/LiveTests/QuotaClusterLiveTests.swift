@@ -40,7 +40,7 @@ import TollgateTesting
 
     /// `tollgate_quota_cluster_sync_state` from /metrics (0 none, 1 healthy, 2 unavailable).
     static func syncState(_ h: GatewayHarness) throws -> Int? {
-        let metrics = try h.client().request("GET", "/metrics").bodyString
+        let metrics = try h.adminClient().request("GET", "/metrics").bodyString
         return metrics.split(separator: "\n").first { $0.hasPrefix("tollgate_quota_cluster_sync_state ") }
             .flatMap { $0.split(separator: " ").last }.flatMap { Int($0) }
     }
@@ -79,7 +79,7 @@ import TollgateTesting
         let closed = try a.client().postJSON("/v1/chat/completions", chatBody(model: "chat"), headers: auth(Self.limitedKey))
         #expect(closed.status == 429)
         #expect((try closed.json()["error"] as? [String: Any])?["code"] as? String == "quota_unavailable")
-        let metrics = try a.client().request("GET", "/metrics").bodyString
+        let metrics = try a.adminClient().request("GET", "/metrics").bodyString
         #expect(metrics.contains("tollgate_quota_sync_outages_total 1"), "\(metrics)")
 
         // Redis is back (empty): sync resumes, the fail-closed key is served again.

@@ -66,7 +66,7 @@ import TollgateTesting
         #expect(anthropic.header("anthropic-ratelimit-requests-reset")?.hasSuffix("Z") == true)
         #expect(anthropic.header("x-ratelimit-limit-requests") == nil)
 
-        let metrics = try h.client().request("GET", "/metrics").bodyString
+        let metrics = try h.adminClient().request("GET", "/metrics").bodyString
         let rejected = metrics.split(separator: "\n").filter { $0.hasPrefix("tollgate_quota_rejected_total{") }
             .compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +)
         #expect(rejected == 2, "\(metrics)")

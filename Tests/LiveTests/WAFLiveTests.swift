@@ -31,7 +31,7 @@ import TollgateTesting
         #expect((error?["message"] as? String)?.contains("942100") == true)
         #expect((error?["waf_rule_ids"] as? [Int])?.contains(942100) == true)
         #expect(try upstreamRequests(h).isEmpty, "the provider must never see a blocked request")
-        let metrics = try h.client().request("GET", "/metrics").bodyString
+        let metrics = try h.adminClient().request("GET", "/metrics").bodyString
         #expect(metrics.contains(#"tollgate_waf_rule_matches_total{rule="942100",outcome="block"} 1"#), "per-rule counters: \(metrics)")
 
         // The Anthropic front answers in Anthropic's error shape.

@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 import Testing
 @testable import MockProvider
@@ -8,6 +9,20 @@ import Testing
         #expect(model == "mock-small")
         #expect(c == MockControls(latencyMs: 30, tokensPerSecond: 50, outputTokens: 7, fault: .unavailable,
                                   retryAfterSeconds: 2, echo: true, tool: true))
+    }
+
+    @Test func hostileUpstreamControls() throws {
+        let (c, _) = try MockControls.parse(model: "m+usage_raw=1e308+retry_after_raw=inf+retry_after_ms_raw=-5+hostile_headers", headers: [:])
+        #expect(c.usageRaw == "1e308" && c.retryAfterRaw == "inf" && c.retryAfterMsRaw == "-5" && c.hostileHeaders)
+        for bad in ["1e", "--1", "01", "abc", "1.", ".5", "\"1\""] {
+            #expect(throws: MockControlError.self) { _ = try MockControls.parse(model: "m+usage_raw=\(bad)", headers: [:]) }
+        }
+        for good in ["0", "-0", "12", "-1000000", "9223372036854775808", "1.5e+10", "1E-3"] {
+            #expect(MockControls.isJSONNumber(good), "\(good)")
+        }
+        let reply = MockReply.json(.tooManyRequests, ByteBuffer(string: "{}"), headers: [("retry-after", "1")]).applying(c)
+        #expect(reply.headers["retry-after"] == ["inf"] && reply.headers["retry-after-ms"] == ["-5"])
+        #expect(reply.headers.contains(name: "openai-organization") && reply.headers["connection"] == ["x-hop"])
     }
 
     @Test func noControlsMeanTheDefaults() throws {

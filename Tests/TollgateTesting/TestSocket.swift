@@ -4,13 +4,15 @@ import Glibc
 #endif
 
 /// A blocking TCP socket with receive/send timeouts and a read buffer.
-final class TestSocket: @unchecked Sendable {
+public final class TestSocket: @unchecked Sendable {
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
 
-    var isOpen: Bool { fd >= 0 }
+    public init() {}
 
-    func connect(host: String, port: Int, timeout: Double) throws {
+    public var isOpen: Bool { fd >= 0 }
+
+    public func connect(host: String, port: Int, timeout: Double) throws {
         close()
         let s = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard s >= 0 else { throw HTTPTestError.connectFailed("socket: \(String(cString: strerror(errno)))") }
@@ -35,13 +37,13 @@ final class TestSocket: @unchecked Sendable {
         buffer.removeAll()
     }
 
-    func close() {
+    public func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
         buffer.removeAll()
     }
 
-    func write(_ bytes: [UInt8]) throws {
+    public func write(_ bytes: [UInt8]) throws {
         guard fd >= 0 else { throw HTTPTestError.connectionClosed }
         var offset = 0
         while offset < bytes.count {
@@ -90,7 +92,7 @@ final class TestSocket: @unchecked Sendable {
         return out
     }
 
-    func readSome(max: Int) throws -> [UInt8] {
+    public func readSome(max: Int) throws -> [UInt8] {
         if buffer.isEmpty { try fill() }
         let n = min(max, buffer.count)
         let out = Array(buffer[..<n])
@@ -98,7 +100,7 @@ final class TestSocket: @unchecked Sendable {
         return out
     }
 
-    func readHead() throws -> (Int, [HTTPResponse.HTTPHeader]) {
+    public func readHead() throws -> (Int, [HTTPResponse.HTTPHeader]) {
         var statusLine = try readLine()
         while statusLine.isEmpty { statusLine = try readLine() }
         let parts = statusLine.split(separator: " ", maxSplits: 2)
@@ -115,7 +117,7 @@ final class TestSocket: @unchecked Sendable {
         return (status, headers)
     }
 
-    func readBody(headers: [HTTPResponse.HTTPHeader], method: String) throws -> [UInt8] {
+    public func readBody(headers: [HTTPResponse.HTTPHeader], method: String) throws -> [UInt8] {
         if method == "HEAD" { return [] }
         if headers.contains(where: { $0.name.lowercased() == "transfer-encoding" && $0.value.lowercased().contains("chunked") }) {
             var body: [UInt8] = []

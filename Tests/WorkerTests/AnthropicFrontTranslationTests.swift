@@ -117,7 +117,7 @@ import TollgateCore
         }
         out += t.finishStream()
         var parser = SSEParser()
-        let events = parser.feed(out)
+        let events = try parser.feed(out)
         #expect(events.map { $0.event ?? "-" } == ["message_start", "content_block_start", "content_block_delta", "content_block_delta",
                                                    "content_block_stop", "content_block_start", "content_block_delta", "content_block_stop",
                                                    "message_delta", "message_stop"])

@@ -43,6 +43,7 @@ import TollgateCore
 
         func send(_ method: HTTPMethod, _ uri: String, headers: [(String, String)] = [], body: String? = nil) throws {
             var h = HTTPHeaders(headers)
+            if !h.contains(name: "host") { h.add(name: "host", value: "gateway.test") }
             if let body { h.add(name: "content-length", value: String(body.utf8.count)) }
             try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: h)))
             if let body { try channel.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: body))) }

@@ -87,14 +87,14 @@ enum AnthropicMessagesEndpoint {
         let outputTokens = tokens.count + (tool == nil ? 0 : MockToolCall.completionTokens)
         if parsed.stream {
             let events = AnthropicWriter.stream(id: id, model: model, tokens: tokens, tool: tool, stop: stop,
-                                                inputTokens: inputTokens, outputTokens: outputTokens)
+                                                inputTokens: inputTokens, outputTokens: outputTokens, usageRaw: controls.usageRaw)
             return MockReply.eventStream(events, pacing: MockReply.pacing(controls),
                                          resetAfter: controls.fault == .midstream ? MockReply.midstreamEventCount : nil)
                 .adding(header: "request-id", value: id)
                 .applying(controls)
         }
         let body = AnthropicWriter.message(id: id, model: model, tokens: tokens, tool: tool, stop: stop,
-                                           inputTokens: inputTokens, outputTokens: outputTokens)
+                                           inputTokens: inputTokens, outputTokens: outputTokens, usageRaw: controls.usageRaw)
         return MockReply.json(.ok, body, headers: [("request-id", id)]).applying(controls)
     }
 

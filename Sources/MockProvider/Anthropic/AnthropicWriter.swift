@@ -3,7 +3,7 @@ import NIOCore
 /// Anthropic Messages bodies: the `message` object and the streamed event sequence.
 enum AnthropicWriter {
     static func message(id: String, model: String, tokens: [String], tool: String?, stop: String,
-                        inputTokens: Int, outputTokens: Int) -> ByteBuffer {
+                        inputTokens: Int, outputTokens: Int, usageRaw: String? = nil) -> ByteBuffer {
         var b = ByteBufferAllocator().buffer(capacity: 512 + tokens.count * 8)
         b.writeStaticString("{\"id\":")
         b.writeJSONString(id)
@@ -22,15 +22,15 @@ enum AnthropicWriter {
         b.writeStaticString("],\"stop_reason\":")
         b.writeJSONString(stop)
         b.writeStaticString(",\"stop_sequence\":null,\"usage\":{\"input_tokens\":")
-        b.writeJSONInt(inputTokens)
+        b.writeJSONCount(inputTokens, raw: usageRaw)
         b.writeStaticString(",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":")
-        b.writeJSONInt(outputTokens)
+        b.writeJSONCount(outputTokens, raw: usageRaw)
         b.writeStaticString("}}")
         return b
     }
 
     static func stream(id: String, model: String, tokens: [String], tool: String?, stop: String,
-                       inputTokens: Int, outputTokens: Int) -> MockEventBody {
+                       inputTokens: Int, outputTokens: Int, usageRaw: String? = nil) -> MockEventBody {
         var events = MockEventBody(capacity: 512 + tokens.count * 128)
         func event(_ name: StaticString, _ data: (inout ByteBuffer) -> Void) {
             events.append { b in
@@ -47,7 +47,7 @@ enum AnthropicWriter {
             b.writeStaticString(",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":")
             b.writeJSONString(model)
             b.writeStaticString(",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":")
-            b.writeJSONInt(inputTokens)
+            b.writeJSONCount(inputTokens, raw: usageRaw)
             b.writeStaticString(",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":1}}}")
         }
         event("content_block_start") { $0.writeStaticString("{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}") }
@@ -79,7 +79,7 @@ enum AnthropicWriter {
             b.writeStaticString("{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":")
             b.writeJSONString(stop)
             b.writeStaticString(",\"stop_sequence\":null},\"usage\":{\"output_tokens\":")
-            b.writeJSONInt(outputTokens)
+            b.writeJSONCount(outputTokens, raw: usageRaw)
             b.writeStaticString("}}")
         }
         event("message_stop") { $0.writeStaticString("{\"type\":\"message_stop\"}") }

@@ -83,7 +83,7 @@ enum BedrockConverseEndpoint {
         var stop = cut ? "max_tokens" : "end_turn"
         let tool = controls.tool ? parsed.firstToolName : nil
         if tool != nil { stop = "tool_use" }
-        let writer = BedrockWriter(inputTokens: inputTokens, outputTokens: tokens.count)
+        let writer = BedrockWriter(inputTokens: inputTokens, outputTokens: tokens.count, usageRaw: controls.usageRaw)
         guard streamed else {
             return MockReply.json(.ok, writer.converse(tokens: tokens, tool: tool, stop: stop)).applying(controls)
         }

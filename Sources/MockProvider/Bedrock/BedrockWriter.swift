@@ -5,6 +5,8 @@ import TollgateCore
 struct BedrockWriter {
     var inputTokens: Int
     var outputTokens: Int
+    /// `usage_raw`: a JSON number literal written for every count instead.
+    var usageRaw: String? = nil
 
     func converse(tokens: [String], tool: String?, stop: String) -> ByteBuffer {
         var b = ByteBufferAllocator().buffer(capacity: 384 + tokens.count * 8)
@@ -76,11 +78,11 @@ struct BedrockWriter {
 
     private func writeUsage(_ b: inout ByteBuffer) {
         b.writeStaticString("{\"inputTokens\":")
-        b.writeJSONInt(inputTokens)
+        b.writeJSONCount(inputTokens, raw: usageRaw)
         b.writeStaticString(",\"outputTokens\":")
-        b.writeJSONInt(outputTokens)
+        b.writeJSONCount(outputTokens, raw: usageRaw)
         b.writeStaticString(",\"totalTokens\":")
-        b.writeJSONInt(inputTokens + outputTokens)
+        b.writeJSONCount(inputTokens + outputTokens, raw: usageRaw)
         b.writeStaticString("}")
     }
 }

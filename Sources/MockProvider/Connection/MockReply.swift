@@ -51,6 +51,18 @@ struct MockReply {
     func applying(_ controls: MockControls) -> MockReply {
         var reply = self
         reply.delay = .milliseconds(Int64(controls.latencyMs))
+        if let raw = controls.retryAfterRaw { reply.headers.replaceOrAdd(name: "retry-after", value: raw) }
+        if let raw = controls.retryAfterMsRaw { reply.headers.replaceOrAdd(name: "retry-after-ms", value: raw) }
+        if controls.hostileHeaders {
+            reply.headers.add(name: "server", value: "mock-upstream/1.0")
+            reply.headers.add(name: "openai-organization", value: "org-mock-secret")
+            reply.headers.add(name: "x-ratelimit-remaining-requests", value: "999999")
+            reply.headers.add(name: "x-tollgate-cost-usd", value: "0.0")
+            reply.headers.add(name: "connection", value: "x-hop")
+            reply.headers.add(name: "x-hop", value: "hop-by-hop")
+            reply.headers.add(name: "set-cookie", value: "session=mock")
+            reply.headers.add(name: "openai-processing-ms", value: "7")
+        }
         if controls.fault == .midstream, case .complete(let body) = body {
             let half = body.getSlice(at: body.readerIndex, length: body.readableBytes / 2) ?? ByteBuffer()
             reply.body = .truncated(half, declaredLength: body.readableBytes)

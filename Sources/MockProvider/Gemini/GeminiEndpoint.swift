@@ -104,7 +104,7 @@ enum GeminiEndpoint {
         }
         let finish = cut ? "MAX_TOKENS" : "STOP"
         let writer = GeminiWriter(model: model, responseID: responseID,
-                                  promptTokens: promptTokens, candidatesTokens: tokens.count)
+                                  promptTokens: promptTokens, candidatesTokens: tokens.count, usageRaw: controls.usageRaw)
         let tool = controls.tool ? parsed.firstFunctionName : nil
         guard streamed else {
             return MockReply.json(.ok, writer.response(tokens: tokens, tool: tool, finish: finish)).applying(controls)

@@ -6,6 +6,8 @@ struct GeminiWriter {
     var responseID: String
     var promptTokens: Int
     var candidatesTokens: Int
+    /// `usage_raw`: a JSON number literal written for every count instead.
+    var usageRaw: String? = nil
 
     /// The whole reply: one candidate with the text (and the function call), finish reason, usage.
     func response(tokens: [String], tool: String?, finish: String) -> ByteBuffer {
@@ -63,11 +65,11 @@ struct GeminiWriter {
         b.writeStaticString("}]")
         if usage {
             b.writeStaticString(",\"usageMetadata\":{\"promptTokenCount\":")
-            b.writeJSONInt(promptTokens)
+            b.writeJSONCount(promptTokens, raw: usageRaw)
             b.writeStaticString(",\"candidatesTokenCount\":")
-            b.writeJSONInt(candidatesTokens)
+            b.writeJSONCount(candidatesTokens, raw: usageRaw)
             b.writeStaticString(",\"totalTokenCount\":")
-            b.writeJSONInt(promptTokens + candidatesTokens)
+            b.writeJSONCount(promptTokens + candidatesTokens, raw: usageRaw)
             b.writeStaticString("}")
         }
         b.writeStaticString(",\"modelVersion\":")

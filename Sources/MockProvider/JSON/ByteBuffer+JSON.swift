@@ -61,4 +61,9 @@ extension ByteBuffer {
     mutating func writeJSONInt(_ n: Int) {
         writeString(String(n))
     }
+
+    /// A token count: `n`, or the `usage_raw` literal that replaces every count.
+    mutating func writeJSONCount(_ n: Int, raw: String?) {
+        if let raw { writeString(raw) } else { writeJSONInt(n) }
+    }
 }

@@ -35,7 +35,7 @@ enum ChatCompletionEndpoint {
         let options = ChatCompletionWriter.StreamOptions(includeUsage: chat.includeUsage, includeObfuscation: chat.includeObfuscation)
         if controls.tool, let name = chat.firstToolName {
             let call = MockToolCall(id: ids.next("call_"), name: name)
-            let usage = ChatUsage(promptTokens: chat.promptTokens, completionTokens: MockToolCall.completionTokens)
+            let usage = ChatUsage(promptTokens: chat.promptTokens, completionTokens: MockToolCall.completionTokens, raw: controls.usageRaw)
             if chat.stream {
                 return stream(writer.toolCallStream(call, usage: usage, options: options), controls)
             }
@@ -44,7 +44,7 @@ enum ChatCompletionEndpoint {
 
         let (tokens, cut) = MockText.reply(controls, limit: chat.maxTokens) { chat.lastUserText(view) }
         let finishReason = cut ? "length" : "stop"
-        let usage = ChatUsage(promptTokens: chat.promptTokens, completionTokens: tokens.count)
+        let usage = ChatUsage(promptTokens: chat.promptTokens, completionTokens: tokens.count, raw: controls.usageRaw)
         if chat.stream {
             return stream(writer.stream(tokens: tokens, finishReason: finishReason, usage: usage, options: options), controls)
         }

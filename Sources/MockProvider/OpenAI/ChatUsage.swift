@@ -5,8 +5,14 @@ import NIOCore
 struct ChatUsage: Equatable {
     var promptTokens: Int
     var completionTokens: Int
+    /// `usage_raw`: a JSON number literal written for every count instead.
+    var raw: String? = nil
 
     func write(into b: inout ByteBuffer) {
+        if let raw {
+            b.writeString("{\"prompt_tokens\":\(raw),\"completion_tokens\":\(raw),\"total_tokens\":\(raw),\"prompt_tokens_details\":{\"cached_tokens\":\(raw)}}")
+            return
+        }
         b.writeStaticString("{\"prompt_tokens\":")
         b.writeJSONInt(promptTokens)
         b.writeStaticString(",\"completion_tokens\":")

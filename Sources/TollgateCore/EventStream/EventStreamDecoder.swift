@@ -6,7 +6,10 @@
 /// ```
 /// All integers big-endian; both CRCs are CRC-32 (IEEE). Frames may be split across reads;
 /// a frame with a bad CRC or impossible lengths is a protocol error (the stream cannot be
-/// resynchronised, so the caller ends it).
+/// resynchronised, so the caller ends it). A frame is held until complete, so its declared
+/// length is checked against `maxMessageBytes` (`limits.max_event_frame_bytes`) from its
+/// 12-byte prelude, before any of it is buffered; each byte is looked at a bounded number of
+/// times (append, one CRC, one copy out), so decoding is linear however the frames are split.
 public struct EventStreamDecoder: Sendable {
     public struct Message: Equatable, Sendable {
         public var headers: [String: String]
@@ -18,12 +21,21 @@ public struct EventStreamDecoder: Sendable {
         case messageChecksum
         case badLength(Int)
         case badHeader
+        /// A frame declares more than the configured cap.
+        case tooLarge(Int, limit: Int)
     }
 
-    private var buffer: [UInt8] = []
-    static let maxMessage = 16 * 1024 * 1024
+    /// Default for `limits.max_event_frame_bytes`.
+    public static let defaultMaxMessageBytes = 4 * 1024 * 1024
+    /// The wire format's own ceiling (AWS: 16 MiB per message).
+    public static let formatMaxMessageBytes = 16 * 1024 * 1024
 
-    public init() {}
+    public let maxMessageBytes: Int
+    private var buffer: [UInt8] = []
+
+    public init(maxMessageBytes: Int = EventStreamDecoder.defaultMaxMessageBytes) {
+        self.maxMessageBytes = min(max(16, maxMessageBytes), Self.formatMaxMessageBytes)
+    }
 
     public mutating func feed(_ bytes: some Sequence<UInt8>) throws(DecodeError) -> [Message] {
         buffer.append(contentsOf: bytes)
@@ -32,7 +44,8 @@ public struct EventStreamDecoder: Sendable {
         while buffer.count - offset >= 12 {
             let total = Int(Self.u32(buffer, offset))
             let headersLength = Int(Self.u32(buffer, offset + 4))
-            guard total >= 16, total <= Self.maxMessage, headersLength <= total - 16 else { throw .badLength(total) }
+            guard total >= 16, headersLength <= total - 16 else { throw .badLength(total) }
+            guard total <= maxMessageBytes else { throw .tooLarge(total, limit: maxMessageBytes) }
             guard CRC32.checksum(buffer[offset..<(offset + 8)]) == Self.u32(buffer, offset + 8) else { throw .preludeChecksum }
             guard buffer.count - offset >= total else { break }
             guard CRC32.checksum(buffer[offset..<(offset + total - 4)]) == Self.u32(buffer, offset + total - 4) else { throw .messageChecksum }

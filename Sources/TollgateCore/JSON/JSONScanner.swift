@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A strict (RFC 8259), single-pass JSON validator that records where things are instead of
 /// building values: the hot path needs to know that a request body is valid JSON, where its
 /// top-level `model` value is, and little else, so it never pays for Foundation's object
@@ -116,6 +122,34 @@ public enum JSONScanner {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The number literal at `range` as an Int, pinned to Int's range (NaN cannot occur in
+    /// JSON); a fraction or exponent is rounded toward zero. nil when it is not a number.
+    public static func saturatingInt(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
+        guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= bytes.count else { return nil }
+        var i = range.lowerBound
+        let negative = bytes[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        var value = 0
+        var overflow = false
+        var digits = 0
+        while i < range.upperBound, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") {
+            if !overflow {
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int(bytes[i] - UInt8(ascii: "0")))
+                if o1 || o2 { overflow = true } else { value = a }
+            }
+            digits += 1
+            i += 1
+        }
+        guard digits > 0 else { return nil }
+        if i < range.upperBound {
+            guard let d = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)) else { return nil }
+            return Saturating.int(d)
+        }
+        if overflow { return negative ? .min : .max }
+        return negative ? -value : value
+    }
+
     public static func decodeString(_ bytes: [UInt8], _ range: Range<Int>) -> String? {
         bytes.withUnsafeBytes { decodeString($0, range) }
     }
@@ -214,5 +248,44 @@ public struct JSONObjectIndex: Sendable {
     public func int(_ key: String, in bytes: UnsafeRawBufferPointer) -> Int? {
         guard let m = member(key, in: bytes), m.kind == .number else { return nil }
         return Int(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[m.value]), as: UTF8.self))
+    }
+
+    /// A member's value as an Int, saturated: for counts an upstream reports, where a number
+    /// beyond Int's range (or 1e308) must pin rather than be dropped or trap. nil when the
+    /// member is absent or not a number.
+    public func saturatingInt(_ key: String, in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let m = member(key, in: bytes), m.kind == .number else { return nil }
+        return JSONScanner.saturatingInt(bytes, m.value)
+    }
+
+    /// The first key that occurs twice among the members (decoded, so `"a"` and `"\u0061"`
+    /// are the same key), or nil. Linear in the keys' bytes: small objects compare pairwise
+    /// (no allocation), larger ones go through a hash set.
+    public func duplicateKey(in bytes: UnsafeRawBufferPointer) -> String? {
+        if members.count < 2 { return nil }
+        if members.count <= 16 && !members.contains(where: \.keyHasEscape) {
+            for i in 1..<members.count {
+                let a = members[i].key
+                for j in 0..<i {
+                    let b = members[j].key
+                    guard a.count == b.count else { continue }
+                    if memcmp(bytes.baseAddress! + a.lowerBound, bytes.baseAddress! + b.lowerBound, a.count) == 0 {
+                        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[a]), as: UTF8.self)
+                    }
+                }
+            }
+            return nil
+        }
+        var seen = Set<String>(minimumCapacity: members.count)
+        for m in members {
+            let key: String
+            if m.keyHasEscape {
+                key = JSONScanner.decodeString(bytes, (m.key.lowerBound - 1)..<(m.key.upperBound + 1)) ?? ""
+            } else {
+                key = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[m.key]), as: UTF8.self)
+            }
+            if !seen.insert(key).inserted { return key }
+        }
+        return nil
     }
 }

@@ -25,15 +25,60 @@ struct UpstreamRequest {
     var body: [UInt8]
 }
 
-/// Token counts of one response, as the provider reported them.
+/// Token counts of one response, as the provider reported them, pinned to
+/// `0...Usage.maxTokens`: the numbers come from the upstream's body, and a negative count must
+/// not refund a budget nor an absurd one overflow the cost arithmetic. `wasClamped` records
+/// that a number had to be pinned, so the exchange can log the misbehaving upstream.
 struct Usage: Equatable, Sendable {
-    var promptTokens: Int
-    var completionTokens: Int
-    var cachedTokens: Int
+    /// More tokens than any one response can hold (≈1.1 × 10¹²); at $10,000 per million
+    /// tokens this still costs less than 2^63 nano-dollars.
+    static let maxTokens = 1 << 40
 
-    /// What these tokens cost at `price`, or nil when the model has no known price.
+    private(set) var promptTokens: Int
+    private(set) var completionTokens: Int
+    private(set) var cachedTokens: Int
+    /// Some count the provider sent was negative or above `maxTokens`.
+    private(set) var wasClamped = false
+
+    init(promptTokens: Int, completionTokens: Int, cachedTokens: Int) {
+        self.promptTokens = 0
+        self.completionTokens = 0
+        self.cachedTokens = 0
+        self.promptTokens = pin(promptTokens)
+        self.completionTokens = pin(completionTokens)
+        // Cached tokens are a part of the prompt's.
+        self.cachedTokens = min(pin(cachedTokens), self.promptTokens)
+    }
+
+    private mutating func pin(_ value: Int) -> Int {
+        if value < 0 || value > Self.maxTokens { wasClamped = true }
+        return Saturating.clamp(value, to: 0...Self.maxTokens)
+    }
+
+    /// A token count read from an upstream JSON value (`as? Int` of a decoded number, or of a
+    /// Double such as 1e308 that does not fit): saturated, never trapping.
+    static func count(_ value: Any?) -> Int? {
+        switch value {
+        case let v as Int: return v
+        case let v as Double: return Saturating.int(v)
+        default: return nil
+        }
+    }
+
+    /// `a + b` for token counts of one response (input + cache reads + cache writes).
+    static func sum(_ values: Int...) -> Int {
+        values.reduce(0) { Saturating.add($0, $1) }
+    }
+
+    /// Total tokens, for the quota table.
+    var totalTokens: Int { promptTokens + completionTokens }
+
+    /// What these tokens cost at `price`, or nil when the model has no known price. Never
+    /// negative (counts are pinned at zero; a price is validated non-negative) and at most
+    /// `maxFormattedUSD` (an absurd price times an absurd count is not infinity).
     func cost(_ price: GatewayConfig.ModelPrice?) -> Double? {
-        price?.cost(promptTokens: promptTokens, completionTokens: completionTokens, cachedTokens: cachedTokens)
+        guard let c = price?.cost(promptTokens: promptTokens, completionTokens: completionTokens, cachedTokens: cachedTokens) else { return nil }
+        return c > 0 ? min(c, Self.maxFormattedUSD) : 0  // NaN compares false: 0
     }
 
     /// The SSE comment that closes a stream with its usage and cost. Comments are ignored by
@@ -44,10 +89,15 @@ struct Usage: Equatable, Sendable {
         return Array((s + "}\n\n").utf8)
     }
 
+    /// The largest amount `format` prints: a billion dollars for one response is already a
+    /// misbehaving upstream or catalog, and it keeps the nano-dollar count far from Int.max.
+    static let maxFormattedUSD = 1_000_000_000.0
+
     /// USD to the nano-dollar, without exponent notation and without Foundation's formatter
-    /// (this runs for every response).
+    /// (this runs for every response). Negative and NaN print as 0, huge values as
+    /// `maxFormattedUSD`.
     static func format(_ usd: Double) -> String {
-        let nanos = Int((usd * 1_000_000_000).rounded())
+        let nanos = Saturating.int((Saturating.clamp(usd.isNaN ? 0 : usd, to: 0...maxFormattedUSD) * 1_000_000_000).rounded())
         let whole = nanos / 1_000_000_000
         var fraction = String(nanos % 1_000_000_000)
         fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
@@ -76,10 +126,25 @@ protocol ResponseTranslator: AnyObject {
     /// upstream body is already in the client's format (only read for usage), so it can be
     /// relayed as it is; false when it must be translated, and the request fails with 502.
     var relaysWhenTooLarge: Bool { get }
+    /// Set once a stream cannot be translated on (the upstream broke the framing or a
+    /// parser's cap): the bytes the translator already returned end with the front's error
+    /// event, and the exchange stops reading and closes the response.
+    var streamFailure: String? { get }
 }
 
 extension ResponseTranslator {
     var relaysWhenTooLarge: Bool { false }
+    var streamFailure: String? { nil }
+
+    /// The error event that ends a stream of `front` the gateway cannot translate further.
+    static func streamErrorEvent(_ reason: String, front: APIFront) -> [UInt8] {
+        let e = GatewayError(status: 502, type: "server_error", code: "upstream_stream_invalid",
+                             message: "The upstream stream could not be read: \(reason). The response is incomplete.")
+        switch front {
+        case .openAI: return Array(("data: " + e.openAIBody + "\n\n").utf8)
+        case .anthropic: return Array(("event: error\ndata: " + e.anthropicBody + "\n\n").utf8)
+        }
+    }
 
     func relayChunk(_ buffer: ByteBuffer) -> ByteBuffer {
         let out = translateChunk(buffer)

@@ -19,6 +19,7 @@ final class TranslatorChain: ResponseTranslator {
     }
 
     var usage: Usage? { second.usage ?? first.usage }
+    var streamFailure: String? { first.streamFailure ?? second.streamFailure }
 
     func mode(status: Int, headers: HTTPHeaders) -> TranslationMode {
         switch first.mode(status: status, headers: headers) {

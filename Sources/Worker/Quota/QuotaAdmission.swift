@@ -46,6 +46,6 @@ final class QuotaAdmission {
         case .unknown: actual = estimate
         }
         guard table.settle(reservation, actual: actual), let strict else { return }
-        strict.pool.settle(strict.limits.map { ($0, Int64(actual[$0.definition.unit]) - Int64(estimate[$0.definition.unit])) }, logger: strict.logger)
+        strict.pool.settle(strict.limits.map { ($0, Saturating.int64(actual[$0.definition.unit]) - Saturating.int64(estimate[$0.definition.unit])) }, logger: strict.logger)
     }
 }

@@ -5,6 +5,7 @@ import NIOPosix
 import QuotaCluster
 import SharedState
 import Synchronization
+import TollgateCore
 
 /// Strict-mode quota checks (`strict: true` on a limit set with `quotas.redis`): each request
 /// is charged in Redis itself before it goes upstream, so pods cannot overshoot at all. Redis
@@ -53,13 +54,13 @@ final class StrictQuotaPool: @unchecked Sendable {
                             done.append((charge.limit, charge.cost))
                             continue
                         }
-                        for (limit, cost) in done { try? check.adjust(limit, by: -Int64(cost)) }
+                        for (limit, cost) in done { try? check.adjust(limit, by: -Saturating.int64(cost)) }
                         let status = QuotaStatus(name: charge.limit.name, unit: charge.limit.definition.unit, limit: charge.limit.limit,
                                                  remaining: decision.remaining, resetAfterNanoseconds: decision.retryAfterNanoseconds ?? 0)
                         return .rejected(QuotaRejection(reason: .limitExceeded, index: charge.index, status: status,
                                                         retryAfterNanoseconds: decision.retryAfterNanoseconds))
                     } catch {
-                        for (limit, cost) in done { try? check.adjust(limit, by: -Int64(cost)) }
+                        for (limit, cost) in done { try? check.adjust(limit, by: -Saturating.int64(cost)) }
                         return .unavailable(index: charge.index, error: "\(error)")
                     }
                 }

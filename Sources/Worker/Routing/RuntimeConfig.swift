@@ -77,7 +77,7 @@ public final class RuntimeConfig: Sendable {
                 }
                 priorities.append(level)
             }
-            routes[r.name] = CompiledRoute(name: r.name, priorities: priorities, maxAttempts: max(1, r.maxAttempts))
+            routes[r.name] = CompiledRoute(name: r.name, priorities: priorities, maxAttempts: max(1, r.maxAttempts), forwardQuery: r.forwardQuery)
         }
         var models: [String: GatewayConfig.Model] = [:]
         for m in config.models {
@@ -163,10 +163,13 @@ struct CompiledRoute: Sendable {
     /// The most expensive input and output prices among the backends (a reservation must
     /// cover whichever one serves).
     let highestPrice: GatewayConfig.ModelPrice?
+    /// `forward_query`: the client's query string goes upstream (else it is dropped).
+    let forwardQuery: Bool
 
     /// Derives what requests read from the route once per config generation, not per request.
-    init(name: String, priorities: [[CompiledBackend]], maxAttempts: Int) {
+    init(name: String, priorities: [[CompiledBackend]], maxAttempts: Int, forwardQuery: Bool = false) {
         self.name = name
+        self.forwardQuery = forwardQuery
         self.priorities = priorities
         self.maxAttempts = maxAttempts
         plan = FallbackPlan(priorities: priorities.map { $0.map(\.weight) }, maxAttempts: maxAttempts)

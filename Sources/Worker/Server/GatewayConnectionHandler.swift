@@ -7,9 +7,22 @@ import TollgateCore
 /// endpoints, authenticates and validates API requests, and hands them to a `ProxyExchange`.
 ///
 /// HTTP/1.1 with keep-alive; `HTTPServerPipelineHandler` in front of it guarantees one
-/// request at a time. Every error goes out in the OpenAI error shape with the right status,
-/// and a malformed request only ever costs its own connection.
+/// request at a time (and holds pipelined ones until the response before them ended). Every
+/// error goes out in the front's error shape with the right status, and a malformed request
+/// only ever costs its own connection.
+///
+/// API requests are authenticated on their head, before any of the body is read: a request
+/// without a valid key gets its 401 at once, and at most `limits.max_refused_body_bytes` of its
+/// upload is read (and dropped) before the connection closes. HTTP/1.1 requires `Host` (400).
+///
+/// On the admin listener (`role == .admin`) only `/metrics` and the probes answer.
 final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.ClientSink {
+    /// Which listener the connection came in on.
+    enum Role {
+        case client
+        case admin
+    }
+
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -29,7 +42,17 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
     }
 
     private let worker: WorkerContext
+    private let role: Role
     private var context: ChannelHandlerContext?
+    /// The key the head authenticated (API requests), handed to the filter chain.
+    private var authenticatedKey: KeyTable.Entry?
+    private var authenticatedGeneration: UInt64 = 0
+    /// Body bytes of a refused request read and dropped so far, and how many may be.
+    private var discardedBytes = 0
+    private var maxDiscardBytes = 0
+    /// A refusal decided on the head of a request whose small body is still coming: the body
+    /// is dropped as it arrives and the error answered at its end, keeping the connection.
+    private var pendingRefusal: GatewayError?
     private var state: State = .idle
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
@@ -46,8 +69,9 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
     /// The dialect of the current request, for error bodies.
     private var front: APIFront = .openAI
 
-    init(worker: WorkerContext) {
+    init(worker: WorkerContext, role: Role = .client) {
         self.worker = worker
+        self.role = role
     }
 
     // MARK: - Channel events
@@ -102,7 +126,19 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         case .head(let head):
             receivedHead(head)
         case .body(var buffer):
+            if state == .discarding {
+                // The answer is out; read a little more of the upload so the client sees it
+                // rather than a reset, but not a 10 MiB body nobody will use.
+                discardedBytes += buffer.readableBytes
+                if discardedBytes > maxDiscardBytes { close() }
+                return
+            }
             guard state == .reading else { return }
+            if let refusal = pendingRefusal {
+                discardedBytes += buffer.readableBytes
+                if discardedBytes > maxDiscardBytes { rejectEarly(refusal) }
+                return
+            }
             if body.readableBytes + buffer.readableBytes > maxBody {
                 rejectEarly(.payloadTooLarge(limit: maxBody))
                 return
@@ -112,6 +148,11 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
             switch state {
             case .reading:
                 deadline = nil
+                if let refusal = pendingRefusal {
+                    pendingRefusal = nil
+                    state = .responding
+                    return respond(refusal)
+                }
                 dispatch()
             case .discarding:
                 close()
@@ -156,6 +197,10 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         self.keyName = nil
         self.modelName = nil
         self.front = .openAI
+        self.authenticatedKey = nil
+        self.pendingRefusal = nil
+        self.discardedBytes = 0
+        self.maxDiscardBytes = limits.maxRefusedBodyBytes
         self.clientKeepAlive = head.isKeepAlive && !worker.draining
         self.requestID = Self.clientRequestID(head.headers) ?? worker.makeRequestID()
         self.maxBody = limits.maxBodyBytes
@@ -163,8 +208,47 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         self.deadline = requestStart + .milliseconds(Int64(limits.requestReadTimeoutMs))
         body.clear()
         worker.stats?.add(.requests)
+        if head.version.major == 1, head.version.minor >= 1 {
+            let hosts = head.headers[canonicalForm: "host"]
+            if hosts.count != 1 || hosts[0].isEmpty {
+                return rejectEarly(.badRequest(hosts.isEmpty ? "HTTP/1.1 requests must carry a Host header." : "The request carries more than one Host header.",
+                                               code: "invalid_host"))
+            }
+        }
         if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > maxBody {
-            rejectEarly(.payloadTooLarge(limit: maxBody))
+            return rejectEarly(.payloadTooLarge(limit: maxBody))
+        }
+        // API requests: the key is checked now, on the head, so an unauthenticated client
+        // cannot make the gateway read (and buffer) its body.
+        if role == .client, head.method == .POST, let endpoint = Self.apiEndpoint(Self.splitURI(head.uri).0) {
+            front = endpoint.front
+            switch AuthFilter.authenticate(head.headers, keys: config.keys) {
+            case .success(let entry):
+                authenticatedKey = entry
+                authenticatedGeneration = config.generation
+            case .failure(let error):
+                // A small body (the usual unauthenticated probe) is read and dropped and the
+                // connection kept; a large or unbounded one gets its answer now, and the
+                // connection closes after at most max_refused_body_bytes more.
+                let chunked = head.headers.contains(name: "transfer-encoding")
+                let length = chunked ? nil : head.headers.first(name: "content-length").map { Int($0) } ?? 0
+                if let length, length <= maxDiscardBytes {
+                    pendingRefusal = error
+                } else {
+                    return rejectEarly(error)
+                }
+            }
+        }
+    }
+
+    /// The API operation at `path`, if it is one.
+    static func apiEndpoint(_ path: String) -> RequestContext.Endpoint? {
+        switch path {
+        case "/v1/chat/completions", "/chat/completions": return .chatCompletions
+        case "/v1/messages": return .messages
+        case "/v1/messages/count_tokens": return .countTokens
+        case "/v1/embeddings", "/embeddings": return .embeddings
+        default: return nil
         }
     }
 
@@ -181,6 +265,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         state = .responding
         let config = worker.configStore.config()
         let (path, query) = Self.splitURI(head.uri)
+        if role == .admin { return dispatchAdmin(path: path, config: config) }
         switch path {
         case "/v1/chat/completions", "/chat/completions":
             guard head.method == .POST else { return respond(.methodNotAllowed("Use POST for \(path).", allow: "POST")) }
@@ -199,18 +284,39 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         case "/v1/models", "/models":
             guard head.method == .GET else { return respond(.methodNotAllowed("Use GET for \(path).", allow: "GET")) }
             listModels(config: config)
-        case "/healthz":
-            respondJSON(status: .ok, "{\"status\":\"ok\"}")
-        case "/readyz":
-            if worker.draining {
-                respondJSON(status: .serviceUnavailable, "{\"status\":\"draining\",\"generation\":\(config.generation)}")
-            } else {
-                respondJSON(status: .ok, "{\"status\":\"ready\",\"generation\":\(config.generation)}")
-            }
-        case "/metrics":
-            respondText(status: .ok, contentType: "text/plain; version=0.0.4", MetricsExporter.render(worker: worker, config: config))
+        case "/healthz", "/readyz":
+            probe(path, config: config)
         default:
             respond(.notFound("Invalid URL (\(head.method.rawValue) \(path))", code: "unknown_url"))
+        }
+    }
+
+    /// The admin listener: metrics for the operator's scraper, and the probes.
+    private func dispatchAdmin(path: String, config: RuntimeConfig) {
+        guard let head else { return }
+        switch path {
+        case "/metrics":
+            guard head.method == .GET || head.method == .HEAD else { return respond(.methodNotAllowed("Use GET for \(path).", allow: "GET, HEAD")) }
+            respondText(status: .ok, contentType: "text/plain; version=0.0.4", MetricsExporter.render(worker: worker, config: config))
+        case "/healthz", "/readyz":
+            probe(path, config: config)
+        default:
+            respond(.notFound("Invalid URL (\(head.method.rawValue) \(path))", code: "unknown_url"))
+        }
+    }
+
+    /// `/healthz` (the process answers) and `/readyz` (503 while draining), GET or HEAD only.
+    private func probe(_ path: String, config: RuntimeConfig) {
+        guard let head else { return }
+        guard head.method == .GET || head.method == .HEAD else {
+            return respond(.methodNotAllowed("Use GET or HEAD for \(path).", allow: "GET, HEAD"))
+        }
+        if path == "/healthz" {
+            respondJSON(status: .ok, "{\"status\":\"ok\"}")
+        } else if worker.draining {
+            respondJSON(status: .serviceUnavailable, "{\"status\":\"draining\",\"generation\":\(config.generation)}")
+        } else {
+            respondJSON(status: .ok, "{\"status\":\"ready\",\"generation\":\(config.generation)}")
         }
     }
 
@@ -218,6 +324,8 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
     private func proxy(endpoint: RequestContext.Endpoint, query: String, config: RuntimeConfig) {
         guard let head else { return }
         let request = RequestContext(head: head, body: body, query: query, endpoint: endpoint, requestID: requestID, config: config)
+        // A reload between head and body re-authenticates against the new keys.
+        request.key = authenticatedGeneration == config.generation ? authenticatedKey : nil
         request.quotaTable = worker.quotaTable
         request.quotaWorker = worker.quotaWorker
         request.strictQuota = worker.strictQuotaPool(for: config)
@@ -246,13 +354,16 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
                 return self.respond(GatewayError(status: 500, type: "server_error", code: "filter_error",
                                                  message: "The request passed the filter chain without a route; this is a gateway bug."))
             }
-            let proxied = ProxyExchange.Request(endpoint: endpoint, query: query, clientHead: head, body: request.body,
+            // The client's query string reaches the upstream only where the route says so.
+            var proxied = ProxyExchange.Request(endpoint: endpoint, query: route.forwardQuery ? query : "", clientHead: head, body: request.body,
                                                 modelRange: modelRange, publicModel: model, requestID: self.requestID,
                                                 stream: request.stream, includeUsage: request.includeUsage,
                                                 streamOptionsRange: request.streamOptionsRange, maxTokens: request.maxTokens,
                                                 admission: request.admission,
                                                 extraResponseHeaders: request.responseHeaders,
                                                 responseGuardrails: request.responseGuardrails)
+            proxied.streamLimits = StreamLimits(maxSSELineBytes: config.limits.maxSSELineBytes,
+                                                maxEventFrameBytes: config.limits.maxEventFrameBytes)
             let exchange = ProxyExchange(sink: self, worker: self.worker, config: config, route: route, request: proxied)
             self.exchange = exchange
             exchange.start()
@@ -307,9 +418,11 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         headers.add(name: "x-request-id", value: requestID)
         if !clientKeepAlive { headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
-        buffer.writeString(text)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        if head.method != .HEAD {
+            var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+            buffer.writeString(text)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
         finishResponse(status: Int(status.code), backend: nil, attempts: 0, abort: false)
     }
 
@@ -365,12 +478,14 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
         let keepAlive = clientKeepAlive && !worker.draining
         let wasDiscarding = state == .discarding
         if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            // Ready for the next request first: writing `.end` makes the pipeline handler
+            // deliver a pipelined request synchronously, into this handler.
             state = .idle
             head = nil
             body.clear()
             if body.capacity > 64 * 1024 { body = ByteBuffer() }
             armIdleDeadline()
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else if wasDiscarding {
             // Tell the client now; the rest of its upload is read and dropped until it stops.
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

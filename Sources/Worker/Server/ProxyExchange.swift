@@ -5,6 +5,12 @@ import NIOHTTP1
 import SharedState
 import TollgateCore
 
+/// The caps a response translator's stream parsers run with, from `limits:`.
+struct StreamLimits: Sendable {
+    var maxSSELineBytes = SSEParser.defaultMaxLineBytes
+    var maxEventFrameBytes = EventStreamDecoder.defaultMaxMessageBytes
+}
+
 /// How a relayed response ends on the client connection.
 enum ResponseEnding {
     /// Normally; the connection may be reused.
@@ -53,6 +59,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         /// Byte range of the `stream_options` value inside `body`, if present.
         let streamOptionsRange: Range<Int>?
         var maxTokens: Int? = nil
+        /// Caps of the stream parsers (`limits.max_sse_line_bytes`, `max_event_frame_bytes`).
+        var streamLimits = StreamLimits()
         /// The quota this request holds, settled when the exchange ends (nil: no limits apply).
         var admission: QuotaAdmission? = nil
         /// Headers the filter chain adds to the response (e.g. `x-tollgate-guardrails`).
@@ -85,6 +93,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private var servedStatus = 0
     /// Set when the serving backend's adapter translates its responses.
     private var translator: (any ResponseTranslator)?
+    /// The adapter's own translator under any guardrail layer: the one whose stream parser
+    /// reports a broken stream.
+    private var adapterTranslator: (any ResponseTranslator)?
     /// The current attempt's reservation on its provider's budget (`providers[].budget`).
     private var providerAdmission: QuotaAdmission?
     /// Buffered translation: the upstream body collected so far.
@@ -271,7 +282,15 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     /// What a response that ended consumed, as far as the exchange knows.
     private func servedOutcome(_ backend: CompiledBackend) -> QuotaAdmission.Outcome {
-        if let usage = translator?.usage { return .served(usage, backend.price) }
+        if let usage = translator?.usage {
+            if usage.wasClamped {
+                worker.logger.warning("upstream reported token counts out of range; clamped", metadata: [
+                    "request_id": "\(request.requestID)", "backend": "\(backend.id)",
+                    "prompt_tokens": "\(usage.promptTokens)", "completion_tokens": "\(usage.completionTokens)",
+                ])
+            }
+            return .served(usage, backend.price)
+        }
         return servedStatus >= 400 ? .notServed : .unknown
     }
 
@@ -316,13 +335,20 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         if FallbackStateMachine.isRetriable(status: status) {
             // Nothing reached the client yet: drop this connection and try the next backend.
             conn.close()
-            attemptFailed(.status(status, retryAfterMs: Self.retryAfterMs(head.headers)), backend: backend)
+            let retryAfter = Self.parseRetryAfter(head.headers)
+            if let note = retryAfter.note {
+                worker.logger.warning("upstream retry-after out of range", metadata: [
+                    "request_id": "\(request.requestID)", "backend": "\(backend.id)", "detail": "\(note)",
+                ])
+            }
+            attemptFailed(.status(status, retryAfterMs: retryAfter.ms), backend: backend)
             return
         }
         servedStatus = status
         state = .streaming(ref, conn)
         deadline = .now() + .milliseconds(Int64(config.limits.upstreamIdleTimeoutMs))
         translator = backend.provider.adapter.responseTranslator(for: request, backend: backend)
+        adapterTranslator = translator
         if let engine = request.responseGuardrails, let inner = translator {
             translator = GuardedResponseTranslator(inner: inner, engine: engine, endpoint: request.endpoint, requestID: request.requestID, logger: worker.logger,
                                                    counters: worker.controlBlock?.labeledCounters)
@@ -369,15 +395,25 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     /// describing its bytes), the upstream's request id renamed, plus the gateway's own.
     private func clientHeaders(from upstream: HTTPHeaders, dropRepresentation: Bool, backend: CompiledBackend) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(upstream.count + 7)
+        headers.reserveCapacity(12)
+        let nominated = upstream.contains(name: "connection") ? UpstreamHeaderPolicy.connectionTokens(upstream) : []
+        var sawRequestID = false
         for (name, value) in upstream {
-            if Self.isHopByHop(name) { continue }
-            if dropRepresentation, Self.isRepresentationHeader(name) { continue }
-            if name.utf8.count == 12, name.lowercased() == "x-request-id" {
-                headers.add(name: "x-upstream-request-id", value: value)
+            switch UpstreamHeaderPolicy.disposition(name) {
+            case .drop:
                 continue
+            case .representation:
+                if dropRepresentation { continue }
+                if !nominated.isEmpty, nominated.contains(name.lowercased()) { continue }
+                headers.add(name: name, value: value)
+            case .keep:
+                if !nominated.isEmpty, nominated.contains(name.lowercased()) { continue }
+                headers.add(name: name, value: value)
+            case .requestID:
+                if sawRequestID { continue }
+                sawRequestID = true
+                headers.add(name: "x-upstream-request-id", value: value)
             }
-            headers.add(name: name, value: value)
         }
         headers.add(name: "x-request-id", value: request.requestID)
         headers.add(name: "x-tollgate-backend", value: backend.id)
@@ -422,9 +458,28 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         if let translator {
             let out = translator.relayChunk(buffer)
             if out.readableBytes > 0 { sink.sendBody(out) }
+            if let failure = adapterTranslator?.streamFailure ?? translator.streamFailure, case .streaming(let ref, let conn) = state {
+                endBrokenStream(failure, conn: conn, backend: route.backend(ref))
+            }
             return
         }
         sink.sendBody(buffer)
+    }
+
+    /// The translator gave up on the upstream's stream (a frame or line over its cap, corrupt
+    /// framing) and its last output ended with the front's error event: stop reading, close
+    /// the upstream and the response. The usage is unknown, so the estimate is charged.
+    private func endBrokenStream(_ reason: String, conn: UpstreamConnection, backend: CompiledBackend) {
+        conn.close()
+        state = .finished
+        deadline = nil
+        settleQuota(servedOutcome(backend))
+        worker.stats?.add(.upstreamFailures)
+        worker.logger.warning("upstream stream unreadable; response ended", metadata: [
+            "request_id": "\(request.requestID)", "backend": "\(backend.id)", "reason": "\(reason)",
+        ])
+        sink.flushClient()
+        sink.exchangeFinished(status: servedStatus, backend: backend.id, attempts: machine.attempts, ending: .completeAndClose)
     }
 
     func upstreamEnd() {
@@ -596,36 +651,30 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     /// The most of a non-streamed upstream body the gateway holds to translate or account it.
 
-    /// Headers that describe the upstream body's bytes, wrong once the body is translated.
-    static func isRepresentationHeader(_ name: String) -> Bool {
-        switch name.lowercased() {
-        case "content-type", "content-length", "content-encoding", "etag":
-            return true
-        default:
-            return false
-        }
-    }
 
-    static func isHopByHop(_ name: String) -> Bool {
-        switch name.lowercased() {
-        case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-             "set-cookie", "alt-svc":
-            return true
-        default:
-            return false
-        }
-    }
+    /// The longest retry-after the gateway takes from an upstream (a day): the cooldown and
+    /// the wait are capped lower still, this only keeps the arithmetic finite.
+    static let maxRetryAfterMs = 86_400_000
 
     /// `retry-after` in seconds or as an HTTP date is not worth parsing dates for; also
     /// understands OpenAI's `retry-after-ms`.
     static func retryAfterMs(_ headers: HTTPHeaders) -> Int? {
-        if let ms = headers.first(name: "retry-after-ms").flatMap({ Double($0.trimmingSpaces) }), ms >= 0 {
-            return Int(ms)
+        parseRetryAfter(headers).ms
+    }
+
+    /// The upstream's retry-after in milliseconds, pinned to `0...maxRetryAfterMs`, and a note
+    /// when the value had to be pinned or was ignored (negative, NaN), for the log.
+    static func parseRetryAfter(_ headers: HTTPHeaders) -> (ms: Int?, note: String?) {
+        for (name, scale) in [("retry-after-ms", 1.0), ("retry-after", 1000.0)] {
+            guard let raw = headers.first(name: name) else { continue }
+            guard let value = Double(raw.trimmingSpaces) else { continue }
+            let shown = String(raw.prefix(40))
+            guard !value.isNaN, value >= 0 else { return (nil, "\(name): \(shown) ignored") }
+            let ms = value * scale
+            if ms > Double(maxRetryAfterMs) { return (maxRetryAfterMs, "\(name): \(shown) clamped to \(maxRetryAfterMs) ms") }
+            return (Int(ms), nil)
         }
-        if let s = headers.first(name: "retry-after").flatMap({ Double($0.trimmingSpaces) }), s >= 0 {
-            return Int(s * 1000)
-        }
-        return nil
+        return (nil, nil)
     }
 
     static func describe(_ error: any Error) -> String {

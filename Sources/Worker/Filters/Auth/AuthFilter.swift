@@ -12,6 +12,8 @@ struct AuthFilter: RequestFilter {
     }
 
     func onRequest(_ context: RequestContext) -> FilterResult {
+        // The connection handler already authenticated the head against this generation's keys.
+        if context.key != nil { return .proceed }
         switch Self.authenticate(context.head.headers, keys: keys) {
         case .success(let entry):
             context.key = entry

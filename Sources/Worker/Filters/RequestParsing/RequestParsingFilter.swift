@@ -2,6 +2,12 @@ import TollgateCore
 
 /// Validates the body as one JSON object in a single pass (no Foundation, no object graph)
 /// and finds the `model` value, whose byte range the proxy later rewrites in place.
+///
+/// A top-level key that occurs twice is refused: parsers disagree on which copy wins (this
+/// scanner would authorise one `model` while a provider reads the other), so the request is
+/// ambiguous. Numeric parameters are range-checked (`RequestNumbers`). `max_tokens` and
+/// `max_completion_tokens`: when both are sent, `max_completion_tokens` (OpenAI's current
+/// name) wins, here for the quota estimate and in every translator.
 struct RequestParsingFilter: RequestFilter {
     let name = "request-parsing"
 
@@ -11,7 +17,7 @@ struct RequestParsingFilter: RequestFilter {
         var stream: Bool
         var includeUsage = false
         var streamOptionsRange: Range<Int>?
-        /// `max_tokens` (both fronts) or `max_completion_tokens` (OpenAI), for quota estimates.
+        /// `max_completion_tokens` (OpenAI), else `max_tokens` (both fronts), for quota estimates.
         var maxTokens: Int?
     }
 
@@ -25,6 +31,13 @@ struct RequestParsingFilter: RequestFilter {
             } catch {
                 return .failure(.badRequest("We could not parse the JSON body of your request: \(error). The API expects a JSON object.", code: "invalid_json"))
             }
+            if let key = index.duplicateKey(in: raw) {
+                return .failure(.badRequest("The request body has the key '\(key.prefix(64))' more than once; send each parameter once.",
+                                            code: "duplicate_key", param: String(key.prefix(64))))
+            }
+            if let error = RequestNumbers.check(index, in: raw, endpoint: context.endpoint) {
+                return .failure(error)
+            }
             guard let member = index.member("model", in: raw) else {
                 return .failure(.badRequest("You must provide a model parameter.", code: "missing_model", param: "model"))
             }
@@ -32,7 +45,7 @@ struct RequestParsingFilter: RequestFilter {
                 return .failure(.badRequest("The model parameter must be a non-empty string.", code: "invalid_model", param: "model"))
             }
             var parsed = Parsed(model: name, modelRange: member.value, stream: index.bool("stream", in: raw) ?? false)
-            parsed.maxTokens = index.int("max_tokens", in: raw) ?? index.int("max_completion_tokens", in: raw)
+            parsed.maxTokens = index.int("max_completion_tokens", in: raw) ?? index.int("max_tokens", in: raw)
             if let options = index.member("stream_options", in: raw) {
                 parsed.streamOptionsRange = options.value
                 if options.kind == .object, let nested = try? JSONScanner.scanObject(raw, in: options.value) {

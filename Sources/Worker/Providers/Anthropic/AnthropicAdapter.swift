@@ -33,10 +33,11 @@ struct AnthropicAdapter: ProviderAdapter {
 
     func responseTranslator(for request: ProxyExchange.Request, backend: CompiledBackend) -> (any ResponseTranslator)? {
         switch request.endpoint {
-        case .messages: return AnthropicUsageMeter(price: backend.price)
+        case .messages: return AnthropicUsageMeter(price: backend.price, maxLineBytes: request.streamLimits.maxSSELineBytes)
         case .countTokens: return nil
         default: break
         }
-        return AnthropicResponseTranslator(publicModel: request.publicModel, includeUsage: request.includeUsage, price: backend.price)
+        return AnthropicResponseTranslator(publicModel: request.publicModel, includeUsage: request.includeUsage, price: backend.price,
+                                           maxLineBytes: request.streamLimits.maxSSELineBytes)
     }
 }

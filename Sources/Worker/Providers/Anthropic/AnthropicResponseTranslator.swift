@@ -15,7 +15,8 @@ import TollgateCore
 final class AnthropicResponseTranslator: ResponseTranslator {
     private let model: String
     private let price: GatewayConfig.ModelPrice?
-    private var parser = SSEParser()
+    private var parser: SSEParser
+    private(set) var streamFailure: String?
     private var writer: OpenAIChunkWriter
     private var inputTokens = 0
     private var cachedTokens = 0
@@ -23,12 +24,17 @@ final class AnthropicResponseTranslator: ResponseTranslator {
     private var toolIndexByBlock: [Int: Int] = [:]
     private var finished = false
 
-    init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice? = nil) {
+    init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice? = nil, maxLineBytes: Int = SSEParser.defaultMaxLineBytes) {
+        self.parser = SSEParser(maxLineBytes: maxLineBytes)
         self.model = publicModel
         self.price = price
         self.writer = OpenAIChunkWriter(id: "chatcmpl-anthropic", model: publicModel, includeUsage: includeUsage)
     }
 
+    /// The usage is the provider's final count: a whole message's, or a stream's once
+    /// `message_delta` arrived. `message_start` only carries the prompt and a placeholder
+    /// output count, so a stream cut before `message_delta` has no usage and is settled with
+    /// the reserved estimate instead.
     private var sawUsage = false
 
     private var currentUsage: Usage {
@@ -93,14 +99,14 @@ final class AnthropicResponseTranslator: ResponseTranslator {
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
-        for event in parser.feed(buffer.readableBytesView) {
+        for event in events(buffer) {
             out += translate(event)
         }
-        return out
+        return out + takeFailureEvent()
     }
 
     func finishStream() -> [UInt8] {
-        finished ? [] : Array("data: [DONE]\n\n".utf8)
+        finished || streamFailure != nil ? [] : Array("data: [DONE]\n\n".utf8)
     }
 
     private func translate(_ event: SSEParser.Event) -> [UInt8] {
@@ -110,7 +116,7 @@ final class AnthropicResponseTranslator: ResponseTranslator {
         case "message_start":
             let message = object["message"] as? [String: Any] ?? [:]
             writer.id = "chatcmpl-" + (message["id"] as? String ?? "anthropic")
-            noteUsage(message["usage"] as? [String: Any] ?? [:])
+            noteUsage(message["usage"] as? [String: Any] ?? [:], final: false)
             return writer.chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
         case "content_block_start":
             let block = object["content_block"] as? [String: Any] ?? [:]
@@ -152,15 +158,15 @@ final class AnthropicResponseTranslator: ResponseTranslator {
         }
     }
 
-    private func noteUsage(_ usage: [String: Any]) {
-        if !usage.isEmpty { sawUsage = true }
-        if let v = usage["input_tokens"] as? Int { inputTokens = v }
-        if let v = usage["output_tokens"] as? Int { outputTokens = v }
-        let read = usage["cache_read_input_tokens"] as? Int ?? 0
-        let creation = usage["cache_creation_input_tokens"] as? Int ?? 0
-        if read + creation > 0 {
+    private func noteUsage(_ usage: [String: Any], final: Bool = true) {
+        if final && !usage.isEmpty { sawUsage = true }
+        if let v = Usage.count(usage["input_tokens"]) { inputTokens = v }
+        if let v = Usage.count(usage["output_tokens"]) { outputTokens = v }
+        let read = max(0, Usage.count(usage["cache_read_input_tokens"]) ?? 0)
+        let creation = max(0, Usage.count(usage["cache_creation_input_tokens"]) ?? 0)
+        if Usage.sum(read, creation) > 0 {
             cachedTokens = read
-            inputTokens = (usage["input_tokens"] as? Int ?? inputTokens) + read + creation
+            inputTokens = Usage.sum(Usage.count(usage["input_tokens"]) ?? inputTokens, read, creation)
         }
     }
 
@@ -171,5 +177,28 @@ final class AnthropicResponseTranslator: ResponseTranslator {
         case "refusal": return "content_filter"
         default: return "stop"
         }
+    }
+
+    /// The complete events in `buffer`; when the upstream breaks the stream, none, and the
+    /// failure is recorded for the exchange (the caller's output gets the error event).
+    private func events(_ buffer: ByteBuffer) -> [SSEParser.Event] {
+        do {
+            return try parser.feed(buffer.readableBytesView)
+        } catch {
+            if streamFailure == nil {
+                streamFailure = error.description
+                pendingFailureEvent = Self.streamErrorEvent(error.description, front: .openAI)
+            }
+            return []
+        }
+    }
+
+    /// The error event of a failure not yet handed out.
+    private var pendingFailureEvent: [UInt8] = []
+
+    /// Takes the pending failure event (once).
+    private func takeFailureEvent() -> [UInt8] {
+        defer { pendingFailureEvent = [] }
+        return pendingFailureEvent
     }
 }

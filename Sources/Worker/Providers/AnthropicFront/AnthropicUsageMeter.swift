@@ -1,5 +1,4 @@
 import Config
-import Foundation
 import NIOCore
 import NIOHTTP1
 import TollgateCore
@@ -7,20 +6,28 @@ import TollgateCore
 /// Anthropic front → Anthropic backend: the response passes through unchanged while its usage
 /// is read (`usage` of a message; `message_start`/`message_delta` of a stream), for the cost
 /// headers and the `: tollgate-usage` comment after `message_stop`.
+///
+/// Only the provider's final count is usage: `message_start` carries the prompt and a
+/// placeholder output count of one or so, the real output count arrives in `message_delta`.
+/// A stream cut before that has no usage, and the exchange settles it with the reserved
+/// estimate (billing `message_start` would charge cents for a dollar answer). Numbers are read
+/// with `JSONScanner` and saturated, never trusted to fit.
 final class AnthropicUsageMeter: ResponseTranslator {
     private let price: GatewayConfig.ModelPrice?
-    private var parser = SSEParser()
+    private var parser: SSEParser
     private var input = 0
     private var output = 0
     private var cached = 0
-    private var seen = false
+    private var final = false
+    private(set) var streamFailure: String?
 
-    init(price: GatewayConfig.ModelPrice?) {
+    init(price: GatewayConfig.ModelPrice?, maxLineBytes: Int = SSEParser.defaultMaxLineBytes) {
         self.price = price
+        self.parser = SSEParser(maxLineBytes: maxLineBytes)
     }
 
     var usage: Usage? {
-        seen ? Usage(promptTokens: input + cached, completionTokens: output, cachedTokens: cached) : nil
+        final ? Usage(promptTokens: Usage.sum(input, max(0, cached)), completionTokens: output, cachedTokens: cached) : nil
     }
 
     /// The body is the client's own format: when it is too large to hold, relay it.
@@ -34,18 +41,34 @@ final class AnthropicUsageMeter: ResponseTranslator {
     }
 
     func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8]) {
-        if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
-            note(object["usage"] as? [String: Any])
+        body.withUnsafeBytes { raw in
+            guard let index = try? JSONScanner.scanObject(raw) else { return }
+            note(index.member("usage", in: raw), in: raw, final: true)
         }
         return (status, body)
     }
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
-        for event in parser.feed(buffer.readableBytesView) {
-            if event.data.containsBytes("\"usage\""),
-               let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any] {
-                note((object["message"] as? [String: Any])?["usage"] as? [String: Any] ?? object["usage"] as? [String: Any])
+        let events: [SSEParser.Event]
+        do {
+            events = try parser.feed(buffer.readableBytesView)
+        } catch {
+            streamFailure = error.description
+            return Self.streamErrorEvent(error.description, front: .anthropic)
+        }
+        for event in events {
+            if event.data.containsBytes("\"usage\"") {
+                event.data.withUnsafeBytes { raw in
+                    guard let index = try? JSONScanner.scanObject(raw) else { return }
+                    let type = event.event ?? index.string("type", in: raw)
+                    if type == "message_start", let message = index.member("message", in: raw), message.kind == .object,
+                       let nested = try? JSONScanner.scanObject(raw, in: message.value) {
+                        note(nested.member("usage", in: raw), in: raw, final: false)
+                    } else if type == "message_delta" {
+                        note(index.member("usage", in: raw), in: raw, final: true)
+                    }
+                }
             }
             if let name = event.event { out += Array("event: \(name)\n".utf8) }
             out += Array("data: ".utf8) + event.data + [0x0A, 0x0A]
@@ -56,11 +79,11 @@ final class AnthropicUsageMeter: ResponseTranslator {
 
     func finishStream() -> [UInt8] { [] }
 
-    private func note(_ u: [String: Any]?) {
-        guard let u else { return }
-        seen = true
-        if let v = u["input_tokens"] as? Int { input = v }
-        if let v = u["output_tokens"] as? Int { output = v }
-        if let v = u["cache_read_input_tokens"] as? Int { cached = v }
+    private func note(_ member: JSONObjectIndex.Member?, in raw: UnsafeRawBufferPointer, final isFinal: Bool) {
+        guard let member, member.kind == .object, let u = try? JSONScanner.scanObject(raw, in: member.value) else { return }
+        if isFinal { final = true }
+        if let v = u.saturatingInt("input_tokens", in: raw) { input = v }
+        if let v = u.saturatingInt("output_tokens", in: raw) { output = v }
+        if let v = u.saturatingInt("cache_read_input_tokens", in: raw) { cached = v }
     }
 }

@@ -28,11 +28,13 @@ final class CountTokensTranslator: ResponseTranslator {
                                  message: "Upstream (\(providerKind)): " + (EmbeddingsTranslator.errorMessage(object) ?? "HTTP \(status)"))
             return (status, Array(e.anthropicBody.utf8))
         }
-        guard let count = ((object as? [String: Any])?[field] as? NSNumber)?.intValue else {
+        guard let raw = Usage.count((object as? [String: Any])?[field]) else {
             let e = GatewayError(status: 502, type: "", code: "upstream_invalid_response",
                                  message: "The upstream (\(providerKind)) answered count_tokens without '\(field)'.")
             return (502, Array(e.anthropicBody.utf8))
         }
+        // Pinned like any upstream count (a negative or absurd number is the upstream's bug).
+        let count = Saturating.clamp(raw, to: 0...Usage.maxTokens)
         return (200, Array("{\"input_tokens\":\(count)}".utf8))
     }
 

@@ -25,6 +25,6 @@ enum OpenAIShapedRequest {
     static func responseTranslator(_ request: ProxyExchange.Request, backend: CompiledBackend,
                                    make: (_ includeUsage: Bool) -> any ResponseTranslator) -> any ResponseTranslator {
         guard request.endpoint == .messages else { return make(request.includeUsage) }
-        return TranslatorChain(make(true), then: OpenAIToAnthropicResponse(publicModel: request.publicModel, price: backend.price))
+        return TranslatorChain(make(true), then: OpenAIToAnthropicResponse(publicModel: request.publicModel, price: backend.price, maxLineBytes: request.streamLimits.maxSSELineBytes))
     }
 }

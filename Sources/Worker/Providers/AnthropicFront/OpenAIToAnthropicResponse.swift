@@ -14,7 +14,8 @@ import TollgateCore
 final class OpenAIToAnthropicResponse: ResponseTranslator {
     private let model: String
     private let price: GatewayConfig.ModelPrice?
-    private var parser = SSEParser()
+    private var parser: SSEParser
+    private(set) var streamFailure: String?
     private(set) var usage: Usage?
     private var started = false
     private var finished = false
@@ -29,7 +30,8 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
         case tool(Int)
     }
 
-    init(publicModel: String, price: GatewayConfig.ModelPrice?) {
+    init(publicModel: String, price: GatewayConfig.ModelPrice?, maxLineBytes: Int = SSEParser.defaultMaxLineBytes) {
+        self.parser = SSEParser(maxLineBytes: maxLineBytes)
         self.model = publicModel
         self.price = price
     }
@@ -88,7 +90,7 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
-        for event in parser.feed(buffer.readableBytesView) {
+        for event in events(buffer) {
             if event.isDone {
                 out += finish()
                 continue
@@ -142,11 +144,11 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
                 out += closeBlock()
             }
         }
-        return out
+        return out + takeFailureEvent()
     }
 
     func finishStream() -> [UInt8] {
-        finished ? [] : finish()
+        finished || streamFailure != nil ? [] : finish()
     }
 
     private func finish() -> [UInt8] {
@@ -168,8 +170,8 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
 
     private func noteUsage(_ u: [String: Any]?) {
         guard let u else { return }
-        let cached = (u["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int ?? 0
-        usage = Usage(promptTokens: u["prompt_tokens"] as? Int ?? 0, completionTokens: u["completion_tokens"] as? Int ?? 0, cachedTokens: cached)
+        let cached = Usage.count((u["prompt_tokens_details"] as? [String: Any])?["cached_tokens"]) ?? 0
+        usage = Usage(promptTokens: Usage.count(u["prompt_tokens"]) ?? 0, completionTokens: Usage.count(u["completion_tokens"]) ?? 0, cachedTokens: cached)
     }
 
     private func usageJSON() -> String {
@@ -179,5 +181,28 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
 
     static func event(_ name: String, _ json: String) -> [UInt8] {
         Array("event: \(name)\ndata: \(json)\n\n".utf8)
+    }
+
+    /// The complete events in `buffer`; when the upstream breaks the stream, none, and the
+    /// failure is recorded for the exchange (the caller's output gets the error event).
+    private func events(_ buffer: ByteBuffer) -> [SSEParser.Event] {
+        do {
+            return try parser.feed(buffer.readableBytesView)
+        } catch {
+            if streamFailure == nil {
+                streamFailure = error.description
+                pendingFailureEvent = Self.streamErrorEvent(error.description, front: .anthropic)
+            }
+            return []
+        }
+    }
+
+    /// The error event of a failure not yet handed out.
+    private var pendingFailureEvent: [UInt8] = []
+
+    /// Takes the pending failure event (once).
+    private func takeFailureEvent() -> [UInt8] {
+        defer { pendingFailureEvent = [] }
+        return pendingFailureEvent
     }
 }

@@ -65,7 +65,8 @@ struct BedrockAdapter: ProviderAdapter {
             return CountTokensTranslator(providerKind: "bedrock", field: "inputTokens")
         case .chatCompletions, .messages:
             return OpenAIShapedRequest.responseTranslator(request, backend: backend) { includeUsage in
-                BedrockResponseTranslator(publicModel: request.publicModel, includeUsage: includeUsage, price: backend.price)
+                BedrockResponseTranslator(publicModel: request.publicModel, includeUsage: includeUsage, price: backend.price,
+                                          maxFrameBytes: request.streamLimits.maxEventFrameBytes)
             }
         }
     }

@@ -52,7 +52,7 @@ enum BedrockEmbeddings {
                 return (vectors, headerCount)
             case .titan:
                 guard let v = EmbeddingsTranslator.doubles(object["embedding"]) else { return nil }
-                return ([v], (object["inputTextTokenCount"] as? NSNumber)?.intValue ?? headerCount)
+                return ([v], Usage.count(object["inputTextTokenCount"]) ?? headerCount)
             }
         }
     }

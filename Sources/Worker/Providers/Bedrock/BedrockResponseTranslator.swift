@@ -15,12 +15,15 @@ final class BedrockResponseTranslator: ResponseTranslator {
     private let model: String
     private let price: GatewayConfig.ModelPrice?
     private let writer: OpenAIChunkWriter
-    private var decoder = EventStreamDecoder()
+    private var decoder: EventStreamDecoder
+    private(set) var streamFailure: String?
     private(set) var usage: Usage?
     private var toolIndex: [Int: Int] = [:]
     private var done = false
 
-    init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice?) {
+    init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice?,
+         maxFrameBytes: Int = EventStreamDecoder.defaultMaxMessageBytes) {
+        self.decoder = EventStreamDecoder(maxMessageBytes: maxFrameBytes)
         self.model = publicModel
         self.price = price
         self.writer = OpenAIChunkWriter(id: "chatcmpl-bedrock-\(UInt64.random(in: 0..<UInt64.max))", model: publicModel, includeUsage: includeUsage)
@@ -76,7 +79,14 @@ final class BedrockResponseTranslator: ResponseTranslator {
             messages = try decoder.feed(buffer.readableBytesView)
         } catch {
             done = true
-            return errorEvent("the upstream event stream is corrupt (\(error))")
+            let reason: String
+            if case .tooLarge(let size, let limit) = error {
+                reason = "an upstream event-stream frame of \(size) bytes exceeds \(limit) (limits.max_event_frame_bytes)"
+            } else {
+                reason = "the upstream event stream is corrupt (\(error))"
+            }
+            streamFailure = reason
+            return errorEvent(reason)
         }
         var out: [UInt8] = []
         for message in messages {
@@ -130,7 +140,7 @@ final class BedrockResponseTranslator: ResponseTranslator {
 
     private func noteUsage(_ u: [String: Any]?) {
         guard let u else { return }
-        let cached = u["cacheReadInputTokens"] as? Int ?? 0
-        usage = Usage(promptTokens: (u["inputTokens"] as? Int ?? 0) + cached, completionTokens: u["outputTokens"] as? Int ?? 0, cachedTokens: cached)
+        let cached = max(0, Usage.count(u["cacheReadInputTokens"]) ?? 0)
+        usage = Usage(promptTokens: Usage.sum(Usage.count(u["inputTokens"]) ?? 0, cached), completionTokens: Usage.count(u["outputTokens"]) ?? 0, cachedTokens: cached)
     }
 }

@@ -48,9 +48,9 @@ final class EmbeddingsTranslator: ResponseTranslator {
                                  message: "The upstream (\(providerKind)) answered with an embeddings body Tollgate could not read.")
             return (502, Array(e.openAIBody.utf8))
         }
-        let tokens = result.tokens ?? input.estimatedTokens
-        usage = Usage(promptTokens: tokens, completionTokens: 0, cachedTokens: 0)
-        return (200, OpenAIEmbeddingsWriter.body(vectors: result.vectors, model: model, promptTokens: tokens, base64: input.base64))
+        let counted = Usage(promptTokens: result.tokens ?? input.estimatedTokens, completionTokens: 0, cachedTokens: 0)
+        usage = counted
+        return (200, OpenAIEmbeddingsWriter.body(vectors: result.vectors, model: model, promptTokens: counted.promptTokens, base64: input.base64))
     }
 
     /// Google's `{"error":{"message"}}` or AWS's `{"message"}` / `{"Message"}`.

@@ -59,7 +59,8 @@ struct GeminiAdapter: ProviderAdapter {
             return CountTokensTranslator(providerKind: kind, field: "totalTokens")
         case .chatCompletions, .messages:
             return OpenAIShapedRequest.responseTranslator(request, backend: backend) { includeUsage in
-                GeminiResponseTranslator(publicModel: request.publicModel, includeUsage: includeUsage, price: backend.price)
+                GeminiResponseTranslator(publicModel: request.publicModel, includeUsage: includeUsage, price: backend.price,
+                                         maxLineBytes: request.streamLimits.maxSSELineBytes)
             }
         }
     }

@@ -37,7 +37,7 @@ enum GeminiEmbeddings {
                     let e = p["embeddings"] as? [String: Any] ?? [:]
                     guard let v = EmbeddingsTranslator.doubles(e["values"]) else { return nil }
                     vectors.append(v)
-                    if let n = (e["statistics"] as? [String: Any])?["token_count"] as? NSNumber { tokens += n.intValue } else { counted = false }
+                    if let n = Usage.count((e["statistics"] as? [String: Any])?["token_count"]) { tokens = Usage.sum(tokens, n) } else { counted = false }
                 }
                 return (vectors, counted ? tokens : nil)
             }

@@ -12,14 +12,21 @@ import TollgateCore
 final class GeminiResponseTranslator: ResponseTranslator {
     private let model: String
     private let price: GatewayConfig.ModelPrice?
-    private var parser = SSEParser()
-    private(set) var usage: Usage?
+    private var parser: SSEParser
+    private(set) var streamFailure: String?
+    /// The latest `usageMetadata` (every chunk of a stream carries the counts so far).
+    private var latestUsage: Usage?
+    /// Whether the response is complete (a whole body, or a stream's `finishReason`): before
+    /// that the counts are partial and the request is settled with its estimate instead.
+    private var complete = false
+    var usage: Usage? { complete ? latestUsage : nil }
     private var writer: OpenAIChunkWriter
     private var started = false
     private var toolCalls = 0
     private var errored = false
 
-    init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice?) {
+    init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice?, maxLineBytes: Int = SSEParser.defaultMaxLineBytes) {
+        self.parser = SSEParser(maxLineBytes: maxLineBytes)
         self.model = publicModel
         self.price = price
         self.writer = OpenAIChunkWriter(id: "chatcmpl-gemini", model: publicModel, includeUsage: includeUsage)
@@ -54,6 +61,7 @@ final class GeminiResponseTranslator: ResponseTranslator {
             return (status, Array(error.openAIBody.utf8))
         }
         noteUsage(object["usageMetadata"] as? [String: Any])
+        complete = true
         let candidate = (object["candidates"] as? [[String: Any]])?.first ?? [:]
         var text = ""
         var calls: [String] = []
@@ -78,7 +86,7 @@ final class GeminiResponseTranslator: ResponseTranslator {
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
-        for event in parser.feed(buffer.readableBytesView) {
+        for event in events(buffer) {
             guard let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any] else { continue }
             if let error = object["error"] as? [String: Any] {
                 errored = true
@@ -106,14 +114,17 @@ final class GeminiResponseTranslator: ResponseTranslator {
                 }
             }
             if let finish = Self.finishReason(candidate["finishReason"] as? String, calledTools: toolCalls > 0) {
+                complete = true
                 out += writer.chunk(delta: "{}", finish: finish)
             }
         }
-        return out
+        return out + takeFailureEvent()
     }
 
     func finishStream() -> [UInt8] {
-        guard !errored else { return [] }
+        guard !errored, streamFailure == nil else { return [] }
+        // The upstream ended the stream cleanly: its last counts are final.
+        complete = true
         var out = writer.usageChunk(usage)
         if let usage { out += usage.streamComment(price) }
         return out + Array("data: [DONE]\n\n".utf8)
@@ -121,8 +132,31 @@ final class GeminiResponseTranslator: ResponseTranslator {
 
     private func noteUsage(_ u: [String: Any]?) {
         guard let u else { return }
-        let prompt = u["promptTokenCount"] as? Int ?? 0
-        let completion = (u["candidatesTokenCount"] as? Int ?? 0) + (u["thoughtsTokenCount"] as? Int ?? 0)
-        usage = Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: u["cachedContentTokenCount"] as? Int ?? 0)
+        let prompt = Usage.count(u["promptTokenCount"]) ?? 0
+        let completion = Usage.sum(Usage.count(u["candidatesTokenCount"]) ?? 0, Usage.count(u["thoughtsTokenCount"]) ?? 0)
+        latestUsage = Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: Usage.count(u["cachedContentTokenCount"]) ?? 0)
+    }
+
+    /// The complete events in `buffer`; when the upstream breaks the stream, none, and the
+    /// failure is recorded for the exchange (the caller's output gets the error event).
+    private func events(_ buffer: ByteBuffer) -> [SSEParser.Event] {
+        do {
+            return try parser.feed(buffer.readableBytesView)
+        } catch {
+            if streamFailure == nil {
+                streamFailure = error.description
+                pendingFailureEvent = Self.streamErrorEvent(error.description, front: .openAI)
+            }
+            return []
+        }
+    }
+
+    /// The error event of a failure not yet handed out.
+    private var pendingFailureEvent: [UInt8] = []
+
+    /// Takes the pending failure event (once).
+    private func takeFailureEvent() -> [UInt8] {
+        defer { pendingFailureEvent = [] }
+        return pendingFailureEvent
     }
 }

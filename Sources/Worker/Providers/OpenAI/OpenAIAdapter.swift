@@ -17,9 +17,9 @@ struct OpenAIAdapter: ProviderAdapter {
 
     static func translator(for request: ProxyExchange.Request, backend: CompiledBackend) -> any ResponseTranslator {
         if request.endpoint == .messages {
-            return OpenAIToAnthropicResponse(publicModel: request.publicModel, price: backend.price)
+            return OpenAIToAnthropicResponse(publicModel: request.publicModel, price: backend.price, maxLineBytes: request.streamLimits.maxSSELineBytes)
         }
-        return OpenAIUsageMeter(price: backend.price, forwardUsageChunk: request.includeUsage)
+        return OpenAIUsageMeter(price: backend.price, forwardUsageChunk: request.includeUsage, maxLineBytes: request.streamLimits.maxSSELineBytes)
     }
 
     static func path(_ request: ProxyExchange.Request) -> String {

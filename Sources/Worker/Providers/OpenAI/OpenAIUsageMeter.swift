@@ -12,7 +12,8 @@ import TollgateCore
 final class OpenAIUsageMeter: ResponseTranslator {
     private let price: GatewayConfig.ModelPrice?
     private let forwardUsageChunk: Bool
-    private var parser = SSEParser()
+    private var parser: SSEParser
+    private(set) var streamFailure: String?
     private(set) var usage: Usage?
 
     /// Bodies larger than this are relayed without usage rather than held in memory.
@@ -21,7 +22,8 @@ final class OpenAIUsageMeter: ResponseTranslator {
     /// The body is the client's own format: when it is too large to hold, relay it.
     var relaysWhenTooLarge: Bool { true }
 
-    init(price: GatewayConfig.ModelPrice?, forwardUsageChunk: Bool) {
+    init(price: GatewayConfig.ModelPrice?, forwardUsageChunk: Bool, maxLineBytes: Int = SSEParser.defaultMaxLineBytes) {
+        self.parser = SSEParser(maxLineBytes: maxLineBytes)
         self.price = price
         self.forwardUsageChunk = forwardUsageChunk
     }
@@ -74,7 +76,7 @@ final class OpenAIUsageMeter: ResponseTranslator {
     private func parsed(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(buffer.readableBytes + 16)
-        for event in parser.feed(buffer.readableBytesView) {
+        for event in events(buffer) {
             if event.isDone {
                 if let usage { out += usage.streamComment(price) }
                 out += Array("data: [DONE]\n\n".utf8)
@@ -99,7 +101,7 @@ final class OpenAIUsageMeter: ResponseTranslator {
             out.append(0x0A)
             out.append(0x0A)
         }
-        return out
+        return out + takeFailureEvent()
     }
 
     func finishStream() -> [UInt8] { [] }
@@ -147,10 +149,33 @@ final class OpenAIUsageMeter: ResponseTranslator {
         var cached = 0
         if let details = u.member("prompt_tokens_details", in: raw), details.kind == .object,
            let d = try? JSONScanner.scanObject(raw, in: details.value) {
-            cached = d.int("cached_tokens", in: raw) ?? 0
+            cached = d.saturatingInt("cached_tokens", in: raw) ?? 0
         }
-        let prompt = u.int("prompt_tokens", in: raw) ?? 0
-        let completion = u.int("completion_tokens", in: raw) ?? 0
+        let prompt = u.saturatingInt("prompt_tokens", in: raw) ?? 0
+        let completion = u.saturatingInt("completion_tokens", in: raw) ?? 0
         return Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: cached)
+    }
+
+    /// The complete events in `buffer`; when the upstream breaks the stream, none, and the
+    /// failure is recorded for the exchange (the caller's output gets the error event).
+    private func events(_ buffer: ByteBuffer) -> [SSEParser.Event] {
+        do {
+            return try parser.feed(buffer.readableBytesView)
+        } catch {
+            if streamFailure == nil {
+                streamFailure = error.description
+                pendingFailureEvent = Self.streamErrorEvent(error.description, front: .openAI)
+            }
+            return []
+        }
+    }
+
+    /// The error event of a failure not yet handed out.
+    private var pendingFailureEvent: [UInt8] = []
+
+    /// Takes the pending failure event (once).
+    private func takeFailureEvent() -> [UInt8] {
+        defer { pendingFailureEvent = [] }
+        return pendingFailureEvent
     }
 }
