@@ -8,6 +8,8 @@ never the ceiling. In front of it, one after another on the same machine:
   nginx                nginx as a plain reverse proxy (the reference a proxy is measured against)
   tollgate             Tollgate with auth + routing
   tollgate_limits      + request, token and dollar limits on the key, a token limit on the model
+  tollgate_cluster     the same limits cluster-wide: leased from a local redis-server (quotas.redis);
+                         the run reports Redis round trips per admitted request from its /metrics
   tollgate_guardrails  + limits + guardrails on prompt and response (injection block, every PII
                          and secret detector redacting both ways, a keyword list)
 
@@ -48,8 +50,8 @@ KEY = "tg-bench-key"
 
 WORKLOADS = {
     # name: (body kind, connections, targets)
-    "small_c1": ("small", 1, ["upstream", "nginx", "tollgate", "tollgate_limits", "tollgate_guardrails"]),
-    "small_c32": ("small", 32, ["upstream", "nginx", "tollgate", "tollgate_limits", "tollgate_guardrails"]),
+    "small_c1": ("small", 1, ["upstream", "nginx", "tollgate", "tollgate_limits", "tollgate_cluster", "tollgate_guardrails"]),
+    "small_c32": ("small", 32, ["upstream", "nginx", "tollgate", "tollgate_limits", "tollgate_cluster", "tollgate_guardrails"]),
     "agent_c8": ("agent", 8, ["nginx", "tollgate", "tollgate_guardrails"]),
     "stream_c32": ("stream", 32, ["nginx", "tollgate", "tollgate_guardrails"]),
 }
@@ -60,6 +62,8 @@ GOALS = [
     ("added p50 at c=1 over nginx (µs)", lambda r: added_us(r, "small_c1", "tollgate", "nginx"), 60, False),
     ("agent body, full policy / no guardrails", lambda r: ratio(r, "agent_c8", "tollgate_guardrails", "tollgate", "rps"), 0.5, True),
     ("streaming, output guardrails / none", lambda r: ratio(r, "stream_c32", "tollgate_guardrails", "tollgate", "rps"), 0.85, True),
+    # issue 12: cluster-wide (leased) limits cost at most 5% of the throughput of local ones
+    ("c=32 throughput, cluster limits / local limits", lambda r: ratio(r, "small_c32", "tollgate_cluster", "tollgate_limits", "rps"), 0.95, True),
 ]
 
 
@@ -175,6 +179,7 @@ class Bench:
         self.procs = []
         self.ports = {}
         self.serve_pids = {}
+        self.admin_ports = {}
 
     def spawn(self, name, argv):
         log = open(os.path.join(self.dir, name + ".log"), "w")
@@ -221,10 +226,14 @@ class Bench:
         self.spawn("nginx", [nginx, "-c", conf, "-p", self.dir])
         wait_http(f"http://127.0.0.1:{px}/healthz", "nginx", os.path.join(self.dir, "nginx.log"))
 
+        redis = self.ports["redis"] = free_port()
+        self.spawn("redis", [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(redis),
+                             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         key_hash = "sha256:" + hashlib.sha256(KEY.encode()).hexdigest()
         extras = {
             "tollgate": "",
             "tollgate_limits": "limits",
+            "tollgate_cluster": "limits+cluster",
             "tollgate_guardrails": "limits+guardrails",
         }
         for name, extra in extras.items():
@@ -236,6 +245,10 @@ class Bench:
                 text += "    limits: {requests_per_minute: 100M, tokens_per_minute: 100B, usd_per_day: 1000000}\n"
             if "guardrails" in extra:
                 text += GUARDRAILS_YAML
+            if "cluster" in extra:
+                text += f"quotas:\n  redis:\n    url: redis://127.0.0.1:{redis}\n"
+            admin = self.admin_ports[name] = free_port()
+            text += f"admin:\n  address: 127.0.0.1\n  port: {admin}\n"
             open(path, "w").write(text)
             p = self.spawn(name, [BIN, "serve", "--config", path, "--workers", str(WORKERS),
                                   "--run-dir", os.path.join(self.dir, "run-" + name)])
@@ -297,6 +310,17 @@ class Bench:
                 pass
         return rss
 
+    def metric(self, target, name):
+        """One unlabelled series from a Tollgate target's /metrics (its admin listener)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_ports[target]}/metrics", timeout=5) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith(name + " "):
+                        return float(line.split()[-1])
+        except Exception:
+            pass
+        return None
+
     def wrk(self, target, kind, conns, files):
         env = dict(os.environ, BENCH_BODY_FILE=files[kind], BENCH_PATH=self.path_for(target, kind))
         url = f"http://127.0.0.1:{self.ports[target]}"
@@ -355,6 +379,9 @@ def main():
             res[w] = {t: b.wrk(t, kind, conns, files) for t in targets}
             print(f"{w}: " + ", ".join(f"{t} {fmt(r['rps'], '.0f')} req/s" for t, r in res[w].items()), flush=True)
         loaded_rss = {t: b.rss_mb(t) for t in b.serve_pids}
+        trips = b.metric("tollgate_cluster", "tollgate_quota_redis_round_trips_total")
+        admitted = b.metric("tollgate_cluster", "tollgate_quota_cluster_admitted_total")
+        cluster_trips = trips / admitted if trips is not None and admitted else None
         micro = {}
         for name, argv in (("quota-bench", ["debug", "quota-bench"]),
                            ("guardrails-bench", ["guardrails-bench", "--seconds", "2"]),
@@ -372,7 +399,7 @@ def main():
     doc = {"meta": {"timestamp": stamp, "commit": commit, "nproc": os.cpu_count(), "kernel": platform.release(),
                     "wrk": {"threads": THREADS, "duration": DURATION, "warmup": WARMUP},
                     "tollgate_workers": WORKERS, "nginx_workers": WORKERS, "agent_body_bytes": agent_bytes},
-           "results": res, "goals": goals, "worker_rss_mb": {"idle": idle_rss, "after_load": loaded_rss}, "micro": micro}
+           "results": res, "goals": goals, "cluster_redis_round_trips_per_request": cluster_trips, "worker_rss_mb": {"idle": idle_rss, "after_load": loaded_rss}, "micro": micro}
     lines = [f"# Benchmark {stamp} (commit {commit})", "",
              f"wrk -t{THREADS} -d{DURATION} (after {WARMUP} warm-up) per cell; Tollgate and the nginx proxy with {WORKERS} workers; "
              f"the upstream is nginx with a fixed response; {os.cpu_count()} CPUs shared by everything. "
@@ -391,6 +418,8 @@ def main():
     lines += ["## Goals (issue 10)", "", "| goal | value | bound | met |", "|---|---:|---:|---|"]
     for g in goals:
         lines.append(f"| {g['goal']} | {fmt(g['value'], '.2f')} | {g['bound']} | {'—' if g['met'] is None else 'yes' if g['met'] else 'NO'} |")
+    lines += ["", "Cluster limits: " + (f"{cluster_trips:.5f} Redis round trips per admitted request (goal < 0.05)"
+                                         if cluster_trips is not None else "Redis round trips unknown (no metrics)")]
     lines += ["", "## Worker RSS (MB)", "", "| target | idle | after load |", "|---|---|---|"]
     for t in idle_rss:
         lines.append(f"| {t} | {idle_rss[t]} | {loaded_rss.get(t)} |")
