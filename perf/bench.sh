@@ -12,7 +12,7 @@ WORKERS=${BENCH_WORKERS:-2}
 WARMUP=${BENCH_WARMUP:-2s}
 STREAM=${BENCH_STREAM:-0}
 
-for tool in wrk nginx curl python3; do
+for tool in wrk nginx curl python3 redis-server; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || { echo "bench: $tool is missing (make bench installs it)" >&2; exit 1; }
 done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -40,6 +40,7 @@ wait_http() { # url name
 }
 
 MOCK_PORT=$(free_port); NGINX_PORT=$(free_port); TG_PORT=$(free_port); TGL_PORT=$(free_port); TGG_PORT=$(free_port)
+TGC_PORT=$(free_port); REDIS_PORT=$(free_port)
 KEY_HASH="sha256:$(printf %s tg-bench-key | sha256sum | cut -d' ' -f1)"
 
 "$BIN" mock-provider --host 127.0.0.1 --port "$MOCK_PORT" --threads 1 >"$DIR/mock.log" 2>&1 &
@@ -71,6 +72,22 @@ sed -i -e 's/^    provider: mock$/    provider: mock\n    limits: {tokens_per_mi
 PIDS+=($!)
 wait_http "http://127.0.0.1:$TGL_PORT/readyz" tollgate-limits
 
+# And with the same limits cluster-wide: leased from a local redis-server (no persistence). The
+# workers still admit from shared memory; the controller's lease loop refills the slices.
+REDIS_SERVER=$(command -v redis-server || echo /usr/bin/redis-server)
+"$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$DIR/redis.log" 2>&1 &
+PIDS+=($!)
+cp "$DIR/tollgate-limits.yaml" "$DIR/tollgate-cluster.yaml"
+sed -i -e "s/port: $TGL_PORT/port: $TGC_PORT/" "$DIR/tollgate-cluster.yaml"
+cat >>"$DIR/tollgate-cluster.yaml" <<YAML
+quotas:
+  redis:
+    url: redis://127.0.0.1:$REDIS_PORT
+YAML
+"$BIN" serve --config "$DIR/tollgate-cluster.yaml" --workers "$WORKERS" --run-dir "$DIR/run-cluster" >"$DIR/tollgate-cluster.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$TGC_PORT/readyz" tollgate-cluster
+
 # And with guardrails on: injection signatures (block), every validated PII/secret detector
 # (redact) and a keyword list on each prompt, and the PII detectors on each response.
 sed -e "s/@MOCK_PORT@/$MOCK_PORT/g" -e "s/@LISTEN_PORT@/$TGG_PORT/g" -e "s/@KEY_HASH@/$KEY_HASH/g" \
@@ -96,7 +113,7 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$TGG_PORT/readyz" tollgate-guardrails
 
 # Sanity: every target answers the workload with 200 before it is measured.
-for target in "mock:$MOCK_PORT" "nginx:$NGINX_PORT" "tollgate:$TG_PORT" "tollgate_limits:$TGL_PORT" "tollgate_guardrails:$TGG_PORT"; do
+for target in "mock:$MOCK_PORT" "nginx:$NGINX_PORT" "tollgate:$TG_PORT" "tollgate_limits:$TGL_PORT" "tollgate_cluster:$TGC_PORT" "tollgate_guardrails:$TGG_PORT"; do
   name=${target%%:*}; port=${target##*:}
   code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/chat/completions" \
     -H 'Authorization: Bearer tg-bench-key' -H 'Content-Type: application/json' \
@@ -112,6 +129,9 @@ run_wrk mock "$MOCK_PORT"
 run_wrk nginx "$NGINX_PORT"
 run_wrk tollgate "$TG_PORT"
 run_wrk tollgate_limits "$TGL_PORT"
+run_wrk tollgate_cluster "$TGC_PORT"
+# Redis round trips the cluster target's lease loop made per admitted request (pod-wide stats).
+curl -s "http://127.0.0.1:$TGC_PORT/metrics" >"$DIR/cluster.metrics" || true
 run_wrk tollgate_guardrails "$TGG_PORT"
 
 # Micro-measurements of the per-request costs, in this same release build.
@@ -141,7 +161,7 @@ def parse(name):
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
     return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"), "requests": total, "errors": errors}
 
-names = ("mock", "nginx", "tollgate", "tollgate_limits", "tollgate_guardrails")
+names = ("mock", "nginx", "tollgate", "tollgate_limits", "tollgate_cluster", "tollgate_guardrails")
 res = {n: parse(n) for n in names}
 ratio = {
     "rps": res["tollgate"]["rps"] / res["nginx"]["rps"],
@@ -151,6 +171,14 @@ ratio = {
 def over(a, b):
     return {k: res[a][f] / res[b][f] for k, f in (("rps", "rps"), ("p50", "p50_ms"), ("p99", "p99_ms"))}
 limits_ratio = over("tollgate_limits", "tollgate")
+cluster_ratio = over("tollgate_cluster", "tollgate")
+def metric(name):
+    for line in open(os.path.join(d, "cluster.metrics")).read().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+trips, admitted = metric("tollgate_quota_redis_round_trips_total"), metric("tollgate_quota_cluster_admitted_total")
+cluster_trips = trips / admitted if trips is not None and admitted else None
 guardrails_ratio = over("tollgate_guardrails", "tollgate")
 micro = {n: open(os.path.join(d, n + ".txt")).read().strip() for n in ("quota-bench", "guardrails-bench", "waf-bench")}
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -158,6 +186,7 @@ meta = {"timestamp": stamp, "commit": commit, "nproc": os.cpu_count(), "kernel":
         "wrk": {"threads": int(threads), "connections": int(conns), "duration": duration},
         "tollgate_workers": int(workers), "nginx_workers": int(workers), "streaming": stream == "1"}
 doc = {"meta": meta, "results": res, "tollgate_over_nginx": ratio, "limits_on_over_off": limits_ratio,
+       "cluster_limits_on_over_off": cluster_ratio, "cluster_redis_round_trips_per_request": cluster_trips,
        "guardrails_on_over_off": guardrails_ratio, "micro": micro}
 lines = [f"# Benchmark {stamp} (commit {commit}, {'streaming' if stream == '1' else 'non-streaming'} chat completions)", "",
          f"wrk -t{threads} -c{conns} -d{duration}; Tollgate and nginx with {workers} workers; {os.cpu_count()} CPUs shared by everything.", "",
@@ -167,6 +196,8 @@ for n in names:
     lines.append(f"| {n} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['errors']} |")
 lines += ["", f"Tollgate / nginx: throughput {ratio['rps']:.2f}x, p50 {ratio['p50']:.2f}x, p99 {ratio['p99']:.2f}x",
           f"Tollgate with quotas / without: throughput {limits_ratio['rps']:.2f}x, p50 {limits_ratio['p50']:.2f}x, p99 {limits_ratio['p99']:.2f}x",
+          f"Tollgate with cluster-wide (leased) quotas / without: throughput {cluster_ratio['rps']:.2f}x, p50 {cluster_ratio['p50']:.2f}x, p99 {cluster_ratio['p99']:.2f}x; "
+          + (f"{cluster_trips:.5f} Redis round trips per admitted request" if cluster_trips is not None else "Redis round trips unknown"),
           f"Tollgate with guardrails / without: throughput {guardrails_ratio['rps']:.2f}x, p50 {guardrails_ratio['p50']:.2f}x, p99 {guardrails_ratio['p99']:.2f}x", ""]
 for n, text in micro.items():
     lines += [f"## {n}", "", "```", text, "```", ""]

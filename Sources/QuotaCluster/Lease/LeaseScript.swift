@@ -21,11 +21,20 @@
 /// expired while the pod kept spending through an outage (that spending is charged now), all
 /// converge without double counting.
 ///
-/// ARGV: 1 participant, 2 G, 3 U, 4 want (hold increase wished), 5 need (smallest useful
-/// increase; 0 = renew/release only), 6 lease TTL ms, 7 "r" rolling | "c" calendar, 8 limit,
-/// 9 rolling: period µs | calendar: key expiry ms, 10 "1" on the participant's first call.
+/// KEYS: 1 the limit's key, 2 the epoch key (one per key prefix: the id of this Redis's life
+/// and the end of its rebuild window). ARGV: 1 participant, 2 G, 3 U, 4 want (hold increase
+/// wished), 5 need (smallest useful increase; 0 = renew/release only), 6 lease TTL ms,
+/// 7 "r" rolling | "c" calendar, 8 limit, 9 rolling: period µs | calendar: key expiry ms,
+/// 10 "1" on the participant's first call, 11 the epoch the pod knows ("" = none yet),
+/// 12 the rebuild window ms.
 /// Returns {grant, units left unleased, live participants, retry µs (-1 = at window end,
-/// 0 = not refused)}. A call that asked for units and got none is refused (for `need`, the
+/// 0 = not refused), epoch}.
+///
+/// Rebuild window: when a pod that knew an earlier epoch meets a Redis without one (it
+/// restarted empty, or failed over to a replica that lost writes), the new epoch starts with
+/// a window (a third of a lease TTL plus two sync intervals) in which calls are reconciled but
+/// nothing is granted, so the other pods report their consumption before anyone leases
+/// against a partial count. A call that asked for units and got none is refused (for `need`, the
 /// waiting requests are; for a prefetch, only the pod's next prefetch waits).
 enum LeaseScript {
     static let script = RedisScript("""
@@ -36,8 +45,26 @@ enum LeaseScript {
         local rolling = ARGV[7] == 'r'
         local limit, span = tonumber(ARGV[8]), tonumber(ARGV[9])
         local first = ARGV[10] == '1'
+        local known = ARGV[11] or ''
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local function num(x) return string.format('%.0f', x) end
+        -- This Redis's life: a pod that knew another one means Redis lost its data; until the
+        -- other pods had time to report (the rebuild window), nothing is granted.
+        local epoch = redis.call('HGET', KEYS[2], 'id')
+        local rebuild = tonumber(redis.call('HGET', KEYS[2], 'until') or '0')
+        if not epoch then
+          epoch = num(now)
+          rebuild = 0
+          if known ~= '' then rebuild = now + tonumber(ARGV[12]) * 1000 end
+          redis.call('HSET', KEYS[2], 'id', epoch, 'until', num(rebuild))
+        elseif known ~= '' and known ~= epoch then
+          local r = now + tonumber(ARGV[12]) * 1000
+          if r > rebuild then
+            rebuild = r
+            redis.call('HSET', KEYS[2], 'until', num(r))
+          end
+        end
         local h = {}
         local all = redis.call('HGETALL', KEYS[1])
         for i = 1, #all, 2 do h[all[i]] = tonumber(all[i + 1]) end
@@ -52,7 +79,6 @@ enum LeaseScript {
             v = math.max(0, v + d)
           end
         end
-        local function num(x) return string.format('%.0f', x) end
         -- Other participants: expired leases give their unused hold back.
         local live, othersHold = 1, 0
         for f, x in pairs(h) do
@@ -91,7 +117,7 @@ enum LeaseScript {
         if rolling then avail = math.floor((now + span - math.max(v, now)) / per) else avail = limit - v end
         if avail < 0 then avail = 0 end
         local inc = 0
-        if want > 0 or need > 0 then
+        if (want > 0 or need > 0) and now >= rebuild then
           local cap = math.min(math.floor(avail / (4 * live)), math.floor(limit * 0.04 / live))
           inc = math.min(math.max(want, need), math.max(need, cap))
           if inc > avail then inc = avail end
@@ -104,7 +130,9 @@ enum LeaseScript {
         end
         local retry = 0
         if inc == 0 and (need > 0 or want > 0) then
-          if rolling then
+          if now < rebuild then
+            retry = rebuild - now
+          elseif rolling then
             retry = math.max(1000, math.max(v, now) + math.ceil(math.max(need, 1) * per) - now - span)
           elseif othersHold > 0 then
             retry = ttl
@@ -118,6 +146,6 @@ enum LeaseScript {
         else
           redis.call('PEXPIRE', KEYS[1], span)
         end
-        return {grant, avail - inc, live, retry}
+        return {grant, avail - inc, live, retry, epoch}
         """)
 }

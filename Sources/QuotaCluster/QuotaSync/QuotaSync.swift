@@ -53,6 +53,8 @@ public final class QuotaSync: @unchecked Sendable {
     private var activity: [Int: (key: UInt64, activity: LeasePlanner.Activity)] = [:]
     /// Set when Redis came back after an outage: the next full round reports every slot.
     private var reconcileNext = false
+    /// The id of the Redis life this pod last saw ("" before the first answer).
+    private var knownEpoch = ""
     /// Monotonic ms of the last answer from Redis (health pings only when nothing else talked).
     private var lastContact: UInt64 = 0
     private let stopping = Atomic<Bool>(false)
@@ -72,6 +74,12 @@ public final class QuotaSync: @unchecked Sendable {
     public func redisKey(_ key: UInt64) -> String {
         Self.redisKey(prefix: settings.keyPrefix + "lease:", key: key)
     }
+
+    /// The key holding the id of this Redis's life (see `LeaseScript`).
+    var epochKey: String { settings.keyPrefix + "lease-epoch" }
+
+    /// Milliseconds in which a Redis that lost its data grants nothing, while pods report.
+    var rebuildWindowMilliseconds: Int { settings.leaseTTLMilliseconds / 3 + 2 * settings.intervalMilliseconds }
 
     static func redisKey(prefix: String, key: UInt64) -> String {
         let hex = String(key, radix: 16)
@@ -96,10 +104,10 @@ public final class QuotaSync: @unchecked Sendable {
             _ = table.takeBack(slot, upTo: release)
             guard let current = table.leaseState(slot) else { return }
             let participant = table.participant(slot)
-            pending.append(LeaseCall(slot: slot, need: need, keys: [redisKey(slot.key)], arguments: [
+            pending.append(LeaseCall(slot: slot, need: need, keys: [redisKey(slot.key), epochKey], arguments: [
                 participantName(participant), String(current.granted), String(current.consumed), String(want), String(need),
                 String(settings.leaseTTLMilliseconds), slot.rolling ? "r" : "c", String(slot.limit),
-                String(span(slot, now: now)), current.lastCall == 0 ? "1" : "0",
+                String(span(slot, now: now)), current.lastCall == 0 ? "1" : "0", knownEpoch, String(rebuildWindowMilliseconds),
             ]))
         }
         for slot in slots {
@@ -149,9 +157,10 @@ public final class QuotaSync: @unchecked Sendable {
             guard let state = table.leaseState(slot), state.allowance != 0 || state.lastCall != 0 else { continue }
             _ = table.takeBack(slot, upTo: state.allowance)
             guard let current = table.leaseState(slot), current.lastCall != 0 else { continue }
-            pending.append(LeaseCall(slot: slot, need: 0, keys: [redisKey(slot.key)], arguments: [
+            pending.append(LeaseCall(slot: slot, need: 0, keys: [redisKey(slot.key), epochKey], arguments: [
                 participantName(table.participant(slot)), String(current.granted), String(current.consumed), "0", "0",
                 String(settings.leaseTTLMilliseconds), slot.rolling ? "r" : "c", String(slot.limit), String(span(slot, now: now)), "0",
+                knownEpoch, String(rebuildWindowMilliseconds),
             ]))
         }
         do {
@@ -190,10 +199,15 @@ public final class QuotaSync: @unchecked Sendable {
             table.recordLeaseTraffic(roundTrips: 1, calls: UInt64(batch.count))
             lastContact = RedisClient.monotonicMilliseconds()
             for (item, reply) in zip(batch, replies) {
-                guard case .array(let fields) = reply, fields.count == 4, let grant = fields[0].integer, let left = fields[1].integer,
-                      let live = fields[2].integer, let retry = fields[3].integer else {
+                guard case .array(let fields) = reply, fields.count == 5, let grant = fields[0].integer, let left = fields[1].integer,
+                      let live = fields[2].integer, let retry = fields[3].integer, let epoch = fields[4].string else {
                     firstProblem = firstProblem ?? (reply.string.map { .server($0) } ?? .unexpectedReply("lease script returned \(reply)"))
                     continue
+                }
+                if epoch != knownEpoch {
+                    // A Redis that lost its data (or the first answer): report every slot now.
+                    if !knownEpoch.isEmpty { reconcileNext = true }
+                    knownEpoch = epoch
                 }
                 var memory = activity[item.slot.index].flatMap { $0.key == item.slot.key ? $0.activity : nil } ?? LeasePlanner.Activity()
                 let answer = planner.answer(grant: grant, left: left, live: live, retryMicroseconds: retry, need: item.need,

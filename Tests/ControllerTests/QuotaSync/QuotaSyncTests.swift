@@ -137,11 +137,12 @@ import TollgateTesting
         let redis = try RedisServerFixture()
         let client = RedisClient(endpoint: redis.endpoint)
         let key = "t:\(UUID().uuidString)"
-        func lease(_ id: String, g: Int64, u: Int64, want: Int64, need: Int64 = 1, first: Bool = false) throws -> [Int64] {
-            guard case .array(let r) = try client.evaluate(LeaseScript.script, keys: [key], arguments: [
-                id, String(g), String(u), String(want), String(need), "3000", "c", "1000", "60000", first ? "1" : "0",
+        let epochKey = key + ":epoch"
+        func lease(_ id: String, g: Int64, u: Int64, want: Int64, need: Int64 = 1, first: Bool = false, epoch: String = "") throws -> [Int64] {
+            guard case .array(let r) = try client.evaluate(LeaseScript.script, keys: [key, epochKey], arguments: [
+                id, String(g), String(u), String(want), String(need), "3000", "c", "1000", "60000", first ? "1" : "0", epoch, "200",
             ]) else { return [] }
-            return r.compactMap(\.integer)
+            return r.prefix(4).compactMap(\.integer)
         }
         func v() throws -> Int64 { try client.command(["HGET", key, "v"]).integer ?? -1 }
         // At most 4 % of the limit per live participant (and a quarter of what is left).
@@ -155,10 +156,15 @@ import TollgateTesting
         _ = try lease("a.1", g: 30, u: 30, want: 0, need: 0)
         #expect(try v() == 50)
         // Redis loses everything; both pods report their absolute numbers and it is rebuilt.
+        // A pod that knew the old epoch opens a rebuild window: nothing is granted in it.
+        let oldEpoch = try client.command(["HGET", epochKey, "id"]).string ?? ""
+        #expect(!oldEpoch.isEmpty)
         _ = try client.command(["FLUSHALL"])
-        _ = try lease("a.1", g: 30, u: 30, want: 0, need: 0)
-        _ = try lease("b.1", g: 20, u: 10, want: 0, need: 0)
+        let during = try lease("a.1", g: 30, u: 30, want: 10, need: 1, epoch: oldEpoch)
+        #expect(during[0] == 0 && during[3] > 150_000 && during[3] <= 200_000, "refused for the rebuild window: \(during)")
+        _ = try lease("b.1", g: 20, u: 10, want: 0, need: 0, epoch: oldEpoch)
         #expect(try v() == 50, "30 consumed by A, 10 consumed and 10 held by B")
+        Thread.sleep(forTimeInterval: 0.25)
         #expect(try lease("a.1", g: 30, u: 30, want: 10_000) == [20, 930, 2, 0])
         // A request larger than what is left: refused; retry after a lease TTL, when the
         // others' holds may have come back.
