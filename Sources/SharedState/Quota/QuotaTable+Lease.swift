@@ -19,6 +19,14 @@ extension QuotaTable {
         /// Rolling: the period (ns); calendar: the window end (table time).
         public var periodOrWindowEnd: UInt64
         public var limit: UInt64
+
+        public init(index: Int, key: UInt64, rolling: Bool, periodOrWindowEnd: UInt64, limit: UInt64) {
+            self.index = index
+            self.key = key
+            self.rolling = rolling
+            self.periodOrWindowEnd = periodOrWindowEnd
+            self.limit = limit
+        }
     }
 
     /// A consistent-enough snapshot of a leased slot (the allowance is read once).
@@ -34,6 +42,18 @@ extension QuotaTable {
         /// Units Redis had left unleased at the last answer, and how many pods held leases.
         public var clusterRemaining: UInt64 = 0
         public var participants: UInt64 = 0
+        public init(allowance: Int64, granted: Int64, participant: UInt64, demand: UInt64, lastCall: UInt64, refusedUntil: UInt64,
+                    clusterRemaining: UInt64 = 0, participants: UInt64 = 0) {
+            self.allowance = allowance
+            self.granted = granted
+            self.participant = participant
+            self.demand = demand
+            self.lastCall = lastCall
+            self.refusedUntil = refusedUntil
+            self.clusterRemaining = clusterRemaining
+            self.participants = participants
+        }
+
         /// The pod's net consumption so far: U = G − A.
         public var consumed: Int64 { granted &- allowance }
     }
