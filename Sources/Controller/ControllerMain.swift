@@ -14,7 +14,8 @@ import SharedState
 /// Owns the config flow: on SIGHUP it re-reads the config source, validates and compiles it,
 /// and publishes a new snapshot generation; a config with errors is logged issue by issue and
 /// the last good snapshot stays in force. It also runs `QuotaSync` on its own thread: garbage
-/// collection of the quota table always, the Redis sync when `quotaSync.redis` is set.
+/// collection of the quota table always, the Redis lease loop when `quotaSync.redis` is set
+/// (its leases are released when the controller stops).
 public enum ControllerMain {
     public struct Options: Sendable {
         public var configPath: String
@@ -50,6 +51,7 @@ public enum ControllerMain {
         }
         let quotaSync = startQuotaSync(paths: paths, settings: syncSettings, logger: logger)
         let box = UncheckedBox(publisher)
+        let syncBox = UncheckedBox(quotaSync)
         let queue = DispatchQueue(label: "tollgate.controller")
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGHUP, SIGTERM, SIGINT, SIGQUIT] {
@@ -59,6 +61,15 @@ public enum ControllerMain {
                 if sig == SIGHUP {
                     reload(box.value, logger: logger)
                 } else {
+                    // The workers are gone (SIGTERM comes after they drained): give the pod's
+                    // unused quota leases back so the other pods can spend them now rather
+                    // than after the lease TTL.
+                    if let sync = syncBox.value {
+                        sync.stop(timeout: 1)
+                        if case .failed(let error) = sync.releaseAll() {
+                            logger.warning("quota leases not released; Redis takes them back when they expire", metadata: ["error": "\(error)"])
+                        }
+                    }
                     exit(0)
                 }
             }

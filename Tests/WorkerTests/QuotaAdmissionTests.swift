@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import NIOCore
 import SharedState
 import Testing
 import TollgateCore
@@ -31,6 +32,15 @@ import TollgateCore
         #expect(shared.first { $0.scope == "team:t" }?.definition.sharing == .clusterFailClosed)
         #expect(shared.first { $0.scope == "key:k" }?.definition.sharing == .local, "concurrency never leaves the pod")
         #expect(shared.first { $0.scope == "model:m" }?.definition.sharing == .clusterFailOpen)
+        let leased = shared.filter { $0.definition.sharing != .local }.allSatisfy { $0.isLeased }
+        #expect(leased, "cluster limits are leased")
+        // strict: true with Redis: checked in Redis per request, counted locally in the table.
+        var strictConfig = Self.config(.init(limits: [.init(name: "requests_per_minute", metric: .requests, amount: 9, window: .rolling(seconds: 60))], strict: true), redis: true)
+        strictConfig.quotas.redis?.syncIntervalMs = 100
+        let strictPlan = QuotaPlan(strictConfig)
+        let strictKey = try #require(strictPlan.limits(key: "k", model: "m").first { $0.scope == "key:k" })
+        #expect(strictKey.definition.strict && !strictKey.isLeased && strictPlan.isStrict(strictKey))
+        #expect(strictPlan.leaseWait == .milliseconds(1_100), "two Redis timeouts and a sync interval")
         // Same definitions, same slots: a reload keeps the counters.
         #expect(QuotaPlan(Self.config(nil)).limits(key: "k", model: "m").first?.baseKey == plan.limits(key: "k", model: "m").first?.baseKey)
     }

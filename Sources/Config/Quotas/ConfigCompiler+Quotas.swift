@@ -106,7 +106,7 @@ extension ConfigCompiler {
     /// key_prefix, timeout_ms}`. The password never appears in an issue.
     mutating func redisSettings(_ node: Node) -> GatewayConfig.RedisSettings? {
         let path = "quotas.redis"
-        guard let m = reader.mapping(node, path, allowed: ["url", "password_env", "password_file", "sync_interval_ms", "key_prefix", "timeout_ms"],
+        guard let m = reader.mapping(node, path, allowed: ["url", "password_env", "password_file", "sync_interval_ms", "key_prefix", "timeout_ms", "lease_ttl_ms"],
                                      required: ["url"]) else { return nil }
         guard let url = reader.nonEmptyString(m["url"], "\(path).url") else { return nil }
         guard let parsed = Self.parseRedisURL(url) else {
@@ -124,6 +124,17 @@ extension ConfigCompiler {
                 continue
             }
             settings[keyPath: keyPath] = ms
+        }
+        if let raw = reader.string(m["lease_ttl_ms"], "\(path).lease_ttl_ms") {
+            if let ms = Self.parseQuantity(raw, unit: .milliseconds), (100...600_000).contains(ms) {
+                if ms >= 3 * settings.syncIntervalMs {
+                    settings.leaseTTLMs = ms
+                } else {
+                    reader.issue("\(path).lease_ttl_ms", m["lease_ttl_ms"], "must be at least three sync intervals (\(3 * settings.syncIntervalMs) ms): pods renew their leases every third of it")
+                }
+            } else {
+                reader.issue("\(path).lease_ttl_ms", m["lease_ttl_ms"], "expected a duration between 100 ms and 600 s, got \"\(raw)\"")
+            }
         }
         if let prefix = reader.nonEmptyString(m["key_prefix"], "\(path).key_prefix") {
             if prefix.utf8.allSatisfy(Self.nameByte) { settings.keyPrefix = prefix } else {

@@ -92,6 +92,9 @@ extension GatewayConfig {
         public var syncIntervalMs: Int = 200
         public var keyPrefix: String = "tollgate"
         public var timeoutMs: Int = 500
+        /// How long Redis keeps a pod's quota lease without hearing from it (nil: ten sync
+        /// intervals, at least 3 s): a dead pod's unused units come back after at most this.
+        public var leaseTTLMs: Int?
 
         public init(host: String, port: Int, password: Secret? = nil) {
             self.host = host

@@ -9,6 +9,7 @@ extension QuotaSyncSettings {
         self.redis = RedisClient.Endpoint(host: redis.host, port: redis.port, password: redis.password?.value, database: redis.database,
                                           connectTimeoutMilliseconds: redis.timeoutMs, commandTimeoutMilliseconds: redis.timeoutMs)
         intervalMilliseconds = redis.syncIntervalMs
+        leaseTTLMilliseconds = redis.leaseTTLMs ?? max(3_000, 10 * redis.syncIntervalMs)
         keyPrefix = redis.keyPrefix + ":quota:"
     }
 }

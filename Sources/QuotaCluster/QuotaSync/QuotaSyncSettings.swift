@@ -16,15 +16,19 @@ public struct QuotaSyncSettings: Sendable, Equatable, CustomStringConvertible {
     /// How long a slot stays after its limit came to rest (a GCRA TAT in the past, a window
     /// that ended): late settlements of long streams still find it.
     public var gcGraceSeconds: Int
+    /// How long Redis keeps a pod's lease without hearing from it: a dead pod's unused units
+    /// come back after at most this long; live pods renew every third of it.
+    public var leaseTTLMilliseconds: Int
 
     public init(redis: RedisClient.Endpoint? = nil, intervalMilliseconds: Int = 200, keyPrefix: String = "tollgate:quota:",
-                batchSize: Int = 256, gcIntervalMilliseconds: Int = 5_000, gcGraceSeconds: Int = 600) {
+                batchSize: Int = 256, gcIntervalMilliseconds: Int = 5_000, gcGraceSeconds: Int = 600, leaseTTLMilliseconds: Int = 3_000) {
         self.redis = redis
         self.intervalMilliseconds = intervalMilliseconds
         self.keyPrefix = keyPrefix
         self.batchSize = batchSize
         self.gcIntervalMilliseconds = gcIntervalMilliseconds
         self.gcGraceSeconds = gcGraceSeconds
+        self.leaseTTLMilliseconds = leaseTTLMilliseconds
     }
 
     /// Parses `redis://[[user]:password@]host[:port][/db]` (the password may instead come
@@ -73,11 +77,12 @@ public struct QuotaSyncSettings: Sendable, Equatable, CustomStringConvertible {
         if !(1...10_000).contains(batchSize) { out.append("batch size must be 1-10000") }
         if gcIntervalMilliseconds < 100 { out.append("gc interval must be at least 100 ms") }
         if gcGraceSeconds < 0 { out.append("gc grace must not be negative") }
+        if leaseTTLMilliseconds < 3 * intervalMilliseconds { out.append("lease ttl must be at least three sync intervals") }
         return out
     }
 
     public var description: String {
-        "quota sync: \(redis.map { $0.description } ?? "no redis"), every \(intervalMilliseconds) ms, prefix \(keyPrefix)"
+        "quota sync: \(redis.map { $0.description } ?? "no redis"), every \(intervalMilliseconds) ms, leases for \(leaseTTLMilliseconds) ms, prefix \(keyPrefix)"
     }
 }
 

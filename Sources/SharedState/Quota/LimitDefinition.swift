@@ -44,13 +44,18 @@ public struct LimitDefinition: Sendable, Hashable {
     public var limit: UInt64
     public var window: Window
     public var sharing: Sharing
+    /// Strict mode (`strict: true`): a cluster limit checked in Redis on every request by the
+    /// worker's strict pool; the table then counts it locally only (no lease), so the two
+    /// never charge the same consumption twice.
+    public var strict: Bool
 
-    public init(name: String, unit: Unit, limit: UInt64, window: Window, sharing: Sharing = .local) {
+    public init(name: String, unit: Unit, limit: UInt64, window: Window, sharing: Sharing = .local, strict: Bool = false) {
         self.name = name
         self.unit = unit
         self.limit = limit
         self.window = window
         self.sharing = sharing
+        self.strict = strict
     }
 
     /// A 64-bit hash of every field (FNV-1a + a finalizer: stable across processes, pods and
@@ -69,6 +74,7 @@ public struct LimitDefinition: Sendable, Hashable {
             h.add(3)
         }
         h.add(UInt64(sharing.rawValue))
+        if strict { h.add(0x5354_5249_4354) }  // only when set: existing keys keep their slots
         return h.value
     }
 

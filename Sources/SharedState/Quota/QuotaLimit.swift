@@ -72,8 +72,14 @@ public final class QuotaLimit: Sendable, Hashable {
         return (QuotaHash.combine(baseKey, window.id), UInt64(max(0, window.end)) * 1_000_000_000)
     }
 
+    /// True for cluster limits enforced through leases from Redis (not local, not strict,
+    /// not a concurrency limit).
+    public var isLeased: Bool {
+        definition.sharing != .local && !definition.strict && kind != .concurrent
+    }
+
     var meta: UInt64 {
-        kind.rawValue | UInt64(definition.sharing.rawValue) << 8 | 1 << 16
+        kind.rawValue | UInt64(definition.sharing.rawValue) << 8 | 1 << 16 | (isLeased ? QuotaTable.leasedFlag : 0)
     }
 }
 

@@ -28,6 +28,9 @@ public struct QuotaRejection: Sendable, Hashable {
         case clusterSyncUnavailable
         /// No free slot for the limit's key and the call asked to fail closed.
         case tableFull
+        /// A leased cluster limit has too little local allowance and the controller is
+        /// fetching a lease from Redis (`LeasePendingPolicy.wait`): ask again in a moment.
+        case awaitingLease
     }
 
     public var reason: Reason

@@ -11,6 +11,20 @@ extension QuotaTable {
         case failClosed
     }
 
+    /// What a leased (cluster) limit does when the pod's allowance cannot cover the cost and
+    /// Redis is reachable: the controller is asked for a lease either way (the demand is
+    /// registered); meanwhile the request either waits or is admitted on credit.
+    public enum LeasePendingPolicy: Sendable {
+        /// Return `.rejected` with reason `.awaitingLease`; the caller retries shortly (the
+        /// worker's `QuotaLeaseWait` polls on its event loop) instead of answering 429.
+        case wait
+        /// Admit the request once on credit (the allowance goes negative by its cost, which the
+        /// next lease repays and Redis charges): at most one request per limit and pod is ever
+        /// outstanding on credit. For callers that cannot wait (provider budgets picked during
+        /// the fallback walk).
+        case credit
+    }
+
     /// How long a client should wait when the refusal is not about the limit's own numbers
     /// (sync unavailable, table full, concurrency): one second.
     static let defaultRetryAfter: UInt64 = 1_000_000_000
@@ -21,28 +35,28 @@ extension QuotaTable {
     /// - `worker`: the calling worker's slot (0..<workerColumns): concurrency limits count in
     ///   that worker's column, so the supervisor can zero a dead worker's share.
     /// - Rolling (GCRA) and calendar limits charge the estimate now; `settle` corrects it.
-    /// - Cluster limits also add the cost to the slot's pending counter, which the
-    ///   controller's sync pushes to Redis; fail-closed cluster limits reject while
-    ///   `clusterSyncState == .unavailable`.
+    /// - Leased (cluster) limits spend the pod's allowance, which the controller leases from
+    ///   Redis (`QuotaTable+LeasedAdmission.swift`); without enough of it the request waits or
+    ///   takes credit (`onLeasePending`), is refused while Redis refused the last lease, or,
+    ///   with Redis unreachable, falls back per the limit's sharing (fail-open: a local share;
+    ///   fail-closed: `.clusterSyncUnavailable`).
     /// Non-blocking: a few atomic operations per limit, no syscalls besides reading the clock
     /// when `unixNanoseconds` is not passed.
     public func acquire(_ charges: [QuotaCharge], worker: Int, onTableFull: TableFullPolicy = .failOpen,
+                        onLeasePending: LeasePendingPolicy = .credit,
                         unixNanoseconds: UInt64 = QuotaClock.unixNanoseconds()) -> QuotaDecision {
         precondition(worker >= 0 && worker < workerColumns, "worker \(worker) has no column in the quota table")
         let now = tableTime(unixNanoseconds: unixNanoseconds)
         let sync = clusterSyncState
         var entries: [QuotaReservation.Entry] = []
         entries.reserveCapacity(charges.count)
+        var leased = false
         func reject(_ reason: QuotaRejection.Reason, _ index: Int, _ status: QuotaStatus, _ retry: UInt64?) -> QuotaDecision {
             for entry in entries.reversed() { undo(entry, worker: worker, now: now) }
             return .rejected(QuotaRejection(reason: reason, index: index, status: status, retryAfterNanoseconds: retry))
         }
         for (index, charge) in charges.enumerated() {
             let limit = charge.limit
-            if limit.definition.sharing == .clusterFailClosed && sync == .unavailable {
-                count(.syncUnavailableRejected)
-                return reject(.clusterSyncUnavailable, index, peek(limit, unixNanoseconds: unixNanoseconds), Self.defaultRetryAfter)
-            }
             let (key, windowEndUnix) = limit.slotKey(unixNanoseconds: unixNanoseconds)
             let windowEnd = tableTime(unixNanoseconds: windowEndUnix)
             let aux: UInt64
@@ -59,13 +73,25 @@ extension QuotaTable {
                     outcome = .noSlot
                     break
                 }
-                outcome = reserve(slot: slot, key: key, limit: limit, cost: charge.cost, worker: worker, now: now, windowEnd: windowEnd)
+                if limit.isLeased {
+                    outcome = reserveLeased(slot: slot, key: key, limit: limit, cost: charge.cost, now: now, windowEnd: windowEnd,
+                                            sync: sync, policy: onLeasePending)
+                } else {
+                    outcome = reserve(slot: slot, key: key, limit: limit, cost: charge.cost, worker: worker, now: now, windowEnd: windowEnd)
+                }
             }
             switch outcome {
             case .admitted(let entry):
                 entries.append(entry)
+                leased = leased || limit.isLeased
             case .rejected(let status, let retry):
                 return reject(.limitExceeded, index, status, retry)
+            case .awaitingLease(let status):
+                count(.leaseWaits)
+                return reject(.awaitingLease, index, status, Self.leaseRetryHint)
+            case .syncUnavailable(let status):
+                count(.syncUnavailableRejected)
+                return reject(.clusterSyncUnavailable, index, status, Self.defaultRetryAfter)
             case .noSlot, .retry:
                 if onTableFull == .failClosed {
                     count(.tableFullRejected)
@@ -74,6 +100,7 @@ extension QuotaTable {
                 count(.tableFullAdmitted)
             }
         }
+        if leased { count(.clusterAdmitted) }
         return .admitted(QuotaReservation(entries: entries, worker: worker))
     }
 
@@ -108,6 +135,9 @@ extension QuotaTable {
         let (key, windowEndUnix) = limit.slotKey(unixNanoseconds: unixNanoseconds)
         let windowEnd = tableTime(unixNanoseconds: windowEndUnix)
         let slot = findSlot(key: key)
+        if limit.isLeased {
+            return leasedStatus(slot, limit: limit, now: now, windowEnd: windowEnd)
+        }
         let value = slot.map { tg_atomic_load_u64(slotWord($0, SlotField.value)) & Self.valueMask } ?? 0
         switch limit.kind {
         case .rolling:
@@ -129,6 +159,10 @@ extension QuotaTable {
         /// The slot was being reclaimed; look the key up again.
         case retry
         case noSlot
+        /// Leased slot without enough allowance: the controller was asked for a lease.
+        case awaitingLease(QuotaStatus)
+        /// Leased fail-closed slot without allowance while Redis is unreachable.
+        case syncUnavailable(QuotaStatus)
     }
 
     private func reserve(slot: Int, key: UInt64, limit: QuotaLimit, cost: UInt64, worker: Int, now: UInt64, windowEnd: UInt64) -> Reserve {
@@ -174,9 +208,6 @@ extension QuotaTable {
                 (newValue, remaining, resetAfter) = (d.newCount, d.remaining, d.resetAfter)
             }
             if tg_atomic_cas_u64(valueWord, &value, newValue) {
-                if limit.definition.sharing != .local && cost > 0 {
-                    _ = tg_atomic_add_u64(slotWord(slot, SlotField.pending), cost)
-                }
                 return admitted(remaining, resetAfter)
             }
         }
@@ -199,16 +230,16 @@ extension QuotaTable {
             var value = tg_atomic_load_u64(valueWord)
             if value & Self.reclaimFlag != 0 { return }
             let newValue: UInt64
-            if let gcra = entry.limit.gcra {
+            if entry.limit.isLeased {
+                // The allowance: a refund returns the units to the pod's lease, a charge above
+                // the estimate is owed (it may go negative; the next lease call reports it).
+                newValue = refund ? Self.leaseAdd(value, amount) : Self.leaseSubtract(value, amount)
+            } else if let gcra = entry.limit.gcra {
                 newValue = min(refund ? gcra.refund(tat: value, cost: amount) : gcra.charge(tat: value, now: now, cost: amount), Self.valueMask)
             } else {
                 newValue = refund ? value.subtractingSaturating(amount) : min(value.addingSaturating(amount), Self.valueMask)
             }
             if tg_atomic_cas_u64(valueWord, &value, newValue) { break }
-        }
-        if entry.limit.definition.sharing != .local {
-            let pending = slotWord(entry.slot, SlotField.pending)
-            if refund { _ = tg_atomic_sub_u64(pending, amount) } else { _ = tg_atomic_add_u64(pending, amount) }
         }
     }
 }

@@ -22,7 +22,8 @@ extension QuotaTable {
     /// One pass of garbage collection (controller only; safe against concurrent workers):
     /// reclaims slots whose limit is at rest for longer than `grace` nanoseconds — a GCRA
     /// TAT in the past, a calendar window that ended, a concurrency limit with nothing in
-    /// flight and no use — and whose consumption the Redis sync already pushed. A slot a
+    /// flight and no use, a leased rolling limit holding and owing nothing with no Redis call
+    /// for `grace`. A slot a
     /// dead process left half-claimed is reclaimed when it is still so on the next pass
     /// (`halfClaimed` carries them between passes). Returns the number reclaimed.
     public func collectGarbage(unixNanoseconds: UInt64 = QuotaClock.unixNanoseconds(), grace: UInt64,
@@ -30,8 +31,6 @@ extension QuotaTable {
         let now = tableTime(unixNanoseconds: unixNanoseconds)
         var reclaimed = 0
         var stillHalf: Set<Int> = []
-        // Without a sync nobody drains `pending`, so it must not keep slots alive.
-        let syncing = clusterSyncState != .none
         for index in 0..<capacity {
             let key = tg_atomic_load_u64(slotWord(index, SlotField.key))
             guard key != 0 else { continue }
@@ -51,10 +50,12 @@ extension QuotaTable {
                 }
                 continue
             }
-            let sharing = (meta >> 8) & 0xff
-            if syncing && sharing != 0 && tg_atomic_load_u64(slotWord(index, SlotField.pending)) != 0 { continue }
             let aux = tg_atomic_load_u64(slotWord(index, SlotField.aux))
+            let leased = meta & Self.leasedFlag != 0
             switch QuotaLimit.Kind(rawValue: meta & 0xff) {
+            case .rolling where leased:
+                guard value == Self.leaseBias, tg_atomic_load_u64(slotWord(index, SlotField.demand)) == 0,
+                      tg_atomic_load_u64(slotWord(index, SlotField.lastCall)).addingSaturating(grace) < now else { continue }
             case .rolling:
                 guard value.addingSaturating(grace) < now else { continue }
             case .calendar:

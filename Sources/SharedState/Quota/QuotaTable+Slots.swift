@@ -28,13 +28,30 @@ extension QuotaTable {
     enum SlotField {
         static let key = 0
         static let value = 1
-        static let pending = 2
+        /// Leased slots: what the fail-open fallback admitted locally (TAT or count).
+        static let failOpen = 2
         static let limit = 3
         static let aux = 4
         static let meta = 5
-        static let ownTotal = 6
-        static let foreignSeen = 7
+        /// Leased slots, written by the controller only (see `QuotaTable+Lease.swift`).
+        static let granted = 6
+        static let participant = 7
+        static let share = 8
+        static let clusterRemaining = 9
+        static let refusedUntil = 10
+        static let refillBelow = 11
+        /// Leased slots, raised by workers (atomic max), cleared by the controller.
+        static let demand = 12
+        static let lastCall = 13
+        /// Live participants of the key (pods with a lease) at the last Redis answer.
+        static let participants = 14
     }
+
+    /// A leased slot's value word holds the pod's allowance plus this bias, so the signed
+    /// allowance (negative = units spent on credit or fail-open, owed to Redis) never touches
+    /// bit 63, the reclaim flag.
+    static let leaseBias: UInt64 = 1 << 62
+    static let leasedFlag: UInt64 = 1 << 18
 
     @inline(__always)
     func probe(_ home: Int, _ step: Int) -> Int { (home + step) & mask }
@@ -92,6 +109,12 @@ extension QuotaTable {
     }
 
     private func initialise(_ index: Int, limit: UInt64, aux: UInt64, meta: UInt64) {
+        if meta & Self.leasedFlag != 0 {
+            // An allowance of 0. A CAS from 0, so a completer of a half-claimed slot never
+            // overwrites a charge another process made meanwhile.
+            var zero: UInt64 = 0
+            _ = tg_atomic_cas_u64(slotWord(index, SlotField.value), &zero, Self.leaseBias)
+        }
         tg_atomic_store_u64(slotWord(index, SlotField.limit), limit)
         if aux != 0 { tg_atomic_store_u64(slotWord(index, SlotField.aux), aux) }
         tg_atomic_store_u64(slotWord(index, SlotField.meta), meta)
@@ -101,7 +124,7 @@ extension QuotaTable {
     func finishReclaim(_ index: Int, key: UInt64) {
         guard tg_atomic_load_u64(slotWord(index, SlotField.key)) == key,
               tg_atomic_load_u64(slotWord(index, SlotField.value)) & Self.reclaimFlag != 0 else { return }
-        for field in [SlotField.pending, SlotField.limit, SlotField.aux, SlotField.meta, SlotField.ownTotal, SlotField.foreignSeen] {
+        for field in 2..<Self.slotWords where field != SlotField.value {
             tg_atomic_store_u64(slotWord(index, field), 0)
         }
         var expectedKey = key

@@ -23,37 +23,43 @@ import CTollgate
 /// - `clusterSyncState` — whether fail-closed cluster limits currently admit.
 /// Supervisor: `QuotaTable.create(path:capacity:workerSlots:)` before spawning children, and
 /// `releaseAll(worker:)` before respawning a dead worker. Controller: `collectGarbage`, and
-/// the sync accessors in `QuotaTable+Sync.swift`, used by `QuotaSync` only.
+/// the lease accessors in `QuotaTable+Lease.swift`, used by `QuotaSync` only.
 ///
-/// Layout (little-endian, version 1):
+/// Layout (little-endian, version 2):
 /// ```
 /// 0    magic "TGQUOTA\0"                       u64
 /// 8    layout version                          u32
-/// 12   header size (128)                       u32
+/// 12   header size (256)                       u32
 /// 16   total size                              u64
 /// 24   capacity (slots, a power of two)        u32
-/// 28   slot size (64)                          u32
+/// 28   slot size (128)                         u32
 /// 32   worker columns                          u32
 /// 36   probe window                            u32
 /// 40   epoch: Unix ns of relative time 0       u64
-/// 48   pod id (random, for Redis fields)       u64
+/// 48   pod id (random, names this pod in Redis) u64
 /// 56   cluster sync state (atomic)             u64   0 none, 1 healthy, 2 unavailable
-/// 64   stats (atomic): 8 × u64, see `Stat`
-/// 128  slots: capacity × 8 × u64
-///        0 key (0 = free)  1 value (bit 63 = being reclaimed; TAT or count)
-///        2 pending (Int64: consumption not yet pushed to Redis)  3 limit
-///        4 period ns (rolling) | window end (calendar) | last use (concurrent)
-///        5 meta (kind | sharing << 8 | 1 << 16)  6 own total acknowledged by Redis
-///        7 foreign total already charged locally
+/// 64   lease demand sequence (atomic)          u64   workers bump it when a lease slot runs low
+/// 72   participant counter (controller)        u64   one id per leased slot incarnation
+/// 80   stats (atomic): 16 × u64, see `Stat`
+/// 256  slots: capacity × 16 × u64
+///        0 key (0 = free)  1 value (bit 63 = being reclaimed; TAT, window count, or for a
+///        leased slot the pod's allowance + 2^62)  2 fail-open counter (leased slots, Redis down)
+///        3 limit  4 period ns (rolling) | window end (calendar) | last use (concurrent)
+///        5 meta (kind | sharing << 8 | 1 << 16 | leased << 18)
+///        6 granted (controller: cumulative units Redis granted this slot)
+///        7 participant id (controller; 0 = never leased)  8 fail-open share
+///        9 cluster remaining (last Redis answer)  10 refused until (table time)
+///        11 refill threshold  12 demand (largest cost waiting)  13 last Redis call (table time)
+///        14 live participants at the last answer  15 reserved
 /// ...  in-flight counters: capacity × worker columns × u64 (concurrent limits only)
 /// ```
 /// Times inside the table are nanoseconds since `epoch` (a year before the table was made),
 /// so 0 is "long ago" and 63 bits last for centuries.
 public final class QuotaTable: @unchecked Sendable {
     public static let magic: UInt64 = 0x0041_544F_5551_4754  // "TGQUOTA\0" little-endian
-    public static let layoutVersion: UInt32 = 1
-    static let headerSize = 128
-    static let slotWords = 8
+    public static let layoutVersion: UInt32 = 2
+    static let headerSize = 256
+    static let slotWords = 16
     static let reclaimFlag: UInt64 = 1 << 63
     static let valueMask: UInt64 = reclaimFlag - 1
 
@@ -75,8 +81,22 @@ public final class QuotaTable: @unchecked Sendable {
         case syncRounds
         /// Slots reclaimed by the garbage collector.
         case slotsReclaimed
+        /// Lease calls the controller made to Redis (each one round trip: one EVALSHA).
+        case redisRoundTrips
+        /// Requests admitted against at least one leased (cluster) limit.
+        case clusterAdmitted
+        /// Lease calls Redis answered with nothing (the cluster limit has no room).
+        case leaseRefused
+        /// Requests that found no local allowance and waited for (or took credit on) a lease.
+        case leaseWaits
+        /// Units granted to this pod by Redis (cumulative, all limits).
+        case leaseUnitsGranted
+        /// Units this pod gave back to Redis (released, idle or shutdown).
+        case leaseUnitsReturned
+        /// Lease scripts run (several may share one round trip when pipelined).
+        case leaseCalls
 
-        var offset: Int { 64 + rawValue * 8 }
+        var offset: Int { 80 + rawValue * 8 }
 
         public var metricName: String {
             switch self {
@@ -88,6 +108,13 @@ public final class QuotaTable: @unchecked Sendable {
             case .syncOutages: return "tollgate_quota_sync_outages_total"
             case .syncRounds: return "tollgate_quota_sync_rounds_total"
             case .slotsReclaimed: return "tollgate_quota_slots_reclaimed_total"
+            case .redisRoundTrips: return "tollgate_quota_redis_round_trips_total"
+            case .clusterAdmitted: return "tollgate_quota_cluster_admitted_total"
+            case .leaseRefused: return "tollgate_quota_lease_refused_total"
+            case .leaseWaits: return "tollgate_quota_lease_waits_total"
+            case .leaseUnitsGranted: return "tollgate_quota_lease_units_granted_total"
+            case .leaseUnitsReturned: return "tollgate_quota_lease_units_returned_total"
+            case .leaseCalls: return "tollgate_quota_lease_calls_total"
             }
         }
     }
@@ -211,6 +238,18 @@ public final class QuotaTable: @unchecked Sendable {
     public var clusterSyncState: ClusterSyncState {
         ClusterSyncState(rawValue: tg_atomic_load_u64(word(56))) ?? .none
     }
+
+    /// The lease demand sequence: workers bump it when a leased slot has too little allowance;
+    /// the controller polls it to serve them without waiting for its next round.
+    public var leaseDemandSequence: UInt64 { tg_atomic_load_u64(word(64)) }
+
+    @inline(__always)
+    func bumpLeaseDemand() { _ = tg_atomic_add_u64(word(64), 1) }
+
+    /// A fresh participant id for a slot incarnation (controller only): Redis keeps one record
+    /// per participant, so a slot that was reclaimed and created again never inherits the
+    /// record (and the consumption) of its previous incarnation.
+    func nextParticipant() -> UInt64 { tg_atomic_add_u64(word(72), 1) }
 
     /// Set by the controller's sync loop only.
     public func setClusterSyncState(_ state: ClusterSyncState) {

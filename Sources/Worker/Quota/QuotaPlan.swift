@@ -1,4 +1,5 @@
 import Config
+import NIOCore
 import QuotaCluster
 import SharedState
 
@@ -9,7 +10,9 @@ import SharedState
 /// else `quotas.key_defaults`), `team:<name>`, `model:<name>` (all keys together),
 /// `key:<name>|model:<name>` (`api_keys[].model_limits`) and `provider:<name>` (budgets checked
 /// when a backend is picked). A limit whose definition and scope did not change across a reload
-/// keeps its slot, hence its counters.
+/// keeps its slot, hence its counters. Cluster limits (with `quotas.redis`) are leased from
+/// Redis by the controller and spent here from shared memory; `strict: true` ones are checked
+/// in Redis per request instead.
 struct QuotaPlan: Sendable {
     private(set) var byKey: [String: [QuotaLimit]] = [:]
     private(set) var byKeyModel: [String: [String: [QuotaLimit]]] = [:]
@@ -18,6 +21,9 @@ struct QuotaPlan: Sendable {
     /// Limits also checked in Redis on every request (`strict: true`, with `quotas.redis`).
     private(set) var strict: Set<ObjectIdentifier> = []
     let onTableFull: QuotaTable.TableFullPolicy
+    /// How long a request waits for a cluster lease before it is refused as unavailable: two
+    /// Redis timeouts and a sync interval.
+    let leaseWait: TimeAmount
 
     var hasStrict: Bool { !strict.isEmpty }
     /// The Redis the strict checks ask (compiled with the plan, not per request); nil
@@ -31,6 +37,8 @@ struct QuotaPlan: Sendable {
     init(_ config: GatewayConfig) {
         let quotas = config.quotas
         onTableFull = quotas.onTableFull == .open ? .failOpen : .failClosed
+        let waitMs = quotas.redis.map { 2 * $0.timeoutMs + $0.syncIntervalMs } ?? 0
+        leaseWait = .milliseconds(Int64(min(5_000, max(100, waitMs))))
         let clustered = quotas.redis != nil
         var strict: Set<ObjectIdentifier> = []
         func compile(_ set: GatewayConfig.LimitSet?, scope: String) -> [QuotaLimit] {
@@ -89,6 +97,9 @@ struct QuotaPlan: Sendable {
         if clustered, limit.window != .concurrent {
             sharing = set.onRedisDown == .closed ? .clusterFailClosed : .clusterFailOpen
         }
-        return QuotaLimit(LimitDefinition(name: limit.name, unit: unit, limit: limit.amount, window: window, sharing: sharing), scope: scope)
+        // Strict limits are charged in Redis per request; the table counts them locally only.
+        let strict = sharing != .local && set.strict
+        return QuotaLimit(LimitDefinition(name: limit.name, unit: unit, limit: limit.amount, window: window, sharing: sharing, strict: strict),
+                          scope: scope)
     }
 }

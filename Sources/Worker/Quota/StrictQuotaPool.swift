@@ -69,8 +69,9 @@ final class StrictQuotaPool: @unchecked Sendable {
         }
     }
 
-    /// Corrects strict calendar charges with the real usage once the request ended (rolling
-    /// ones keep their estimate, the safe side). Fire and forget: nothing waits for it.
+    /// Corrects strict charges (calendar and rolling) with the real usage once the request
+    /// ended: refunds go back to Redis, so a strict budget is usable to within one request.
+    /// Fire and forget: nothing waits for it.
     func settle(_ corrections: [(QuotaLimit, Int64)], logger: Logger) {
         guard !corrections.isEmpty else { return }
         threads.submit { [self] state in

@@ -32,16 +32,25 @@ import Testing
         #expect(f.table.peek(rpd, unixNanoseconds: later).remaining == 10)
     }
 
-    @Test func unpushedClusterConsumptionKeepsTheSlot() throws {
+    @Test func leasedSlotsAreReclaimedOnlyWhenTheyHoldNothing() throws {
         let f = try TableFixture()
         let rps = limit("rps", 10, .rolling(periodSeconds: 1), .clusterFailOpen)
-        _ = f.table.acquire([QuotaCharge(rps, cost: 1)], worker: 0, unixNanoseconds: t0)
+        _ = f.table.acquire([QuotaCharge(rps, cost: 1)], worker: 0, unixNanoseconds: t0)  // on credit
         f.table.setClusterSyncState(.healthy)
         var half: Set<Int> = []
-        #expect(f.table.collectGarbage(unixNanoseconds: t0 + 60 * sec, grace: sec, halfClaimed: &half) == 0)
-        let slot = try #require(f.table.syncedSlots().first)
-        #expect(f.table.absorbPending(slot) == 1)
-        #expect(f.table.collectGarbage(unixNanoseconds: t0 + 60 * sec, grace: sec, halfClaimed: &half) == 1)
+        let slot = try #require(f.table.leaseSlots().first)
+        // Owes one unit and has demand: kept.
+        #expect(f.table.collectGarbage(unixNanoseconds: t0 + 3_600 * sec, grace: sec, halfClaimed: &half) == 0)
+        f.table.clearDemand(slot)
+        let now = f.table.tableTime(unixNanoseconds: t0)
+        f.table.applyLease(slot, .init(grant: 5, clusterRemaining: 0, share: 0, refusedUntil: 0, refillBelow: 0), now: now)
+        #expect(f.table.leaseState(slot)?.allowance == 4)
+        // Holds four units: kept until they are given back.
+        #expect(f.table.collectGarbage(unixNanoseconds: t0 + 3_600 * sec, grace: sec, halfClaimed: &half) == 0)
+        #expect(f.table.takeBack(slot, upTo: 100) == 4)
+        #expect(f.table.leaseState(slot)?.granted == 1 && f.table.leaseState(slot)?.consumed == 1)
+        #expect(f.table.collectGarbage(unixNanoseconds: t0, grace: sec, halfClaimed: &half) == 0, "called Redis just now")
+        #expect(f.table.collectGarbage(unixNanoseconds: t0 + 3_600 * sec, grace: sec, halfClaimed: &half) == 1)
     }
 
     @Test func halfClaimedSlotIsRepairedOrReclaimed() throws {
@@ -85,33 +94,5 @@ import Testing
         }
         #expect(r.statuses.first?.remaining == 1)
         #expect(f.table.statistic(.slotsReclaimed) == 1 && f.table.statistic(.slotsInUse) == 1)
-    }
-
-    @Test func foreignConsumptionIsChargedOnce() throws {
-        let f = try TableFixture()
-        let rolling = limit("tpm", .tokens, 600, .rolling(periodSeconds: 60), .clusterFailOpen)
-        let window = limit("usd-day", .microUSD, 1_000, .calendar(.day, timeZone: "UTC"), .clusterFailClosed)
-        _ = f.table.acquire([QuotaCharge(rolling, cost: 100), QuotaCharge(window, cost: 100)], worker: 0, unixNanoseconds: t0)
-        let slots = f.table.syncedSlots()
-        #expect(slots.count == 2)
-        let r = try #require(slots.first { $0.rolling })
-        let w = try #require(slots.first { !$0.rolling })
-        #expect(f.table.absorbPending(r) == 100 && f.table.absorbPending(w) == 100)
-        // First round: a rolling total is only a baseline; a calendar total is all in-window.
-        #expect(f.table.applyForeign(r, foreignTotal: 5_000, unixNanoseconds: t0) == 0)
-        #expect(f.table.applyForeign(w, foreignTotal: 300, unixNanoseconds: t0) == 300)
-        let r2 = f.table.syncedSlots().first { $0.rolling }!
-        #expect(r2.hasBaseline)
-        #expect(f.table.applyForeign(r2, foreignTotal: 5_200, unixNanoseconds: t0) == 200)
-        #expect(f.table.applyForeign(r2, foreignTotal: 5_200, unixNanoseconds: t0) == 0)
-        #expect(f.table.applyForeign(r2, foreignTotal: 4_000, unixNanoseconds: t0) == 0)  // never given back
-        #expect(f.table.peek(rolling, unixNanoseconds: t0).remaining == 300)
-        #expect(f.table.peek(window, unixNanoseconds: t0).remaining == 600)
-        // Refunds travel as negative pending.
-        guard case .admitted(let res) = f.table.acquire([QuotaCharge(window, cost: 200)], worker: 0, unixNanoseconds: t0) else {
-            Issue.record("must pass"); return
-        }
-        f.table.settle(res, actual: QuotaUsage(microUSD: 50), unixNanoseconds: t0)
-        #expect(f.table.absorbPending(w) == 150)
     }
 }

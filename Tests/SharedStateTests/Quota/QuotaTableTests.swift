@@ -159,40 +159,16 @@ let sec: UInt64 = 1_000_000_000
         #expect(f.table.releaseAll(worker: 1) == 0)
     }
 
-    @Test func failClosedClusterLimitsFollowTheSyncFlag() throws {
-        let f = try TableFixture()
-        let closed = limit("rpm", 100, .rolling(periodSeconds: 60), .clusterFailClosed)
-        let open = limit("tpm", .tokens, 100, .rolling(periodSeconds: 60), .clusterFailOpen)
-        #expect(f.table.clusterSyncState == QuotaTable.ClusterSyncState.none)
-        guard case .admitted = f.table.acquire([QuotaCharge(open, cost: 1), QuotaCharge(closed, cost: 1)], worker: 0) else {
-            Issue.record("no sync configured: cluster limits act locally"); return
-        }
-        f.table.setClusterSyncState(.unavailable)
-        guard case .rejected(let no) = f.table.acquire([QuotaCharge(open, cost: 1), QuotaCharge(closed, cost: 1)], worker: 0) else {
-            Issue.record("fail-closed must reject while Redis is away"); return
-        }
-        #expect(no.reason == .clusterSyncUnavailable && no.index == 1)
-        #expect(f.table.peek(open).remaining == 99)  // the fail-open limit was refunded
-        #expect(f.table.statistic(.syncUnavailableRejected) == 1)
-        guard case .admitted = f.table.acquire([QuotaCharge(open, cost: 1)], worker: 0) else {
-            Issue.record("fail-open limits keep working"); return
-        }
-        f.table.setClusterSyncState(.healthy)
-        guard case .admitted = f.table.acquire([QuotaCharge(closed, cost: 1)], worker: 0) else {
-            Issue.record("healthy again"); return
-        }
-    }
-
     @Test func openRefusesOtherFiles() throws {
         let f = try TableFixture()
         let reopened = try QuotaTable.open(path: f.path)
         #expect(reopened.capacity == 1_024 && reopened.workerColumns == 2 && reopened.podID == f.table.podID && reopened.podID != 0)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: f.path))
-        bytes[8] = 2
-        let other = f.path + ".v2"
+        bytes[8] = 1  // the layout before leases
+        let other = f.path + ".v1"
         defer { unlink(other) }
         try bytes.write(to: URL(fileURLWithPath: other))
-        #expect(throws: ControlBlock.Error.unsupportedLayout(path: other, version: 2)) { try QuotaTable.open(path: other) }
+        #expect(throws: ControlBlock.Error.unsupportedLayout(path: other, version: 1)) { try QuotaTable.open(path: other) }
         try bytes.prefix(100).write(to: URL(fileURLWithPath: other))
         #expect(throws: ControlBlock.Error.self) { try QuotaTable.open(path: other) }
     }

@@ -27,7 +27,26 @@ struct QuotaFilter: RequestFilter {
         let estimate = QuotaEstimate.usage(bodyBytes: context.body.readableBytes, maxTokens: context.maxTokens,
                                            endpoint: context.endpoint, route: route)
         let charges = limits.map { QuotaCharge($0, cost: estimate[$0.definition.unit]) }
-        switch table.acquire(charges, worker: context.quotaWorker, onTableFull: plan.onTableFull) {
+        let decision = table.acquire(charges, worker: context.quotaWorker, onTableFull: plan.onTableFull, onLeasePending: .wait)
+        // A cluster limit whose lease is being fetched: wait for it on the loop (QuotaLeaseWait).
+        if case .rejected(let rejection) = decision, rejection.reason == .awaitingLease, let loop = context.io?.eventLoop {
+            let bound = NIOLoopBound(context, eventLoop: loop)
+            let plan = plan
+            return .suspend(QuotaLeaseWait.acquire(table, charges: charges, worker: context.quotaWorker, onTableFull: plan.onTableFull,
+                                                   deadline: .now() + plan.leaseWait, eventLoop: loop).flatMap { decision in
+                switch Self.decided(decision, table: table, plan: plan, limits: limits, estimate: estimate, context: bound.value) {
+                case .suspend(let next): return next
+                case let result: return loop.makeSucceededFuture(result)
+                }
+            })
+        }
+        return Self.decided(decision, table: table, plan: plan, limits: limits, estimate: estimate, context: context)
+    }
+
+    /// The filter's answer to an admission decision (strict limits may still suspend it).
+    static func decided(_ decision: QuotaDecision, table: QuotaTable, plan: QuotaPlan, limits: [QuotaLimit], estimate: QuotaUsage,
+                        context: RequestContext) -> FilterResult {
+        switch decision {
         case .admitted(let reservation):
             let admission = QuotaAdmission(table: table, reservation: reservation, estimate: estimate)
             admission.front = context.endpoint.front
@@ -95,7 +114,7 @@ struct QuotaFilter: RequestFilter {
             }
             code = budget ? "budget_exceeded" : "rate_limit_exceeded"
             type = budget ? "insufficient_quota" : (status.unit == .tokens ? "tokens" : "requests")
-        case .clusterSyncUnavailable:
+        case .clusterSyncUnavailable, .awaitingLease:
             message = "The cluster-wide limit \(limit.name) for \(scope) cannot be checked (its Redis is unreachable) and is configured to fail closed."
             code = "quota_unavailable"
             type = "requests"
