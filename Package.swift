@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "ControlPlaneStore", "Config",
+                "ControlPlaneStore", "Config", "TollgateCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -36,7 +36,7 @@ struct JSONErrorMiddleware: RouterMiddleware {
 /// Hummingbird 2 in front of `ControlPlaneAPI`: routes, body limits, JSON in and out.
 ///
 /// Endpoints (all JSON, all under `/api/v1` but the health check):
-/// `GET /healthz`; `GET /api/v1/me`; `GET|POST /orgs`; `GET /orgs/{org}`;
+/// `GET /healthz`; `GET /api/v1/openapi.json` (`OpenAPIDocument`); `GET /api/v1/me`; `GET|POST /orgs`; `GET /orgs/{org}`;
 /// `GET|POST /orgs/{org}/{collection}` and `GET|PUT|DELETE /orgs/{org}/{collection}/{id}` for
 /// teams, users, api-keys, providers, models, routes, guardrail-policies, dataplanes;
 /// `POST /orgs/{org}/api-keys/{id}/rotate|revoke`, `POST /orgs/{org}/dataplanes/{id}/rotate-credential`,
@@ -48,6 +48,7 @@ enum ControlPlaneServer {
         router.add(middleware: JSONErrorMiddleware())
         router.get("/healthz") { _, _ in Self.response(.json(.object(["status": .string("ok")]))) }
         let v1 = router.group("api/v1")
+        v1.get("openapi.json") { _, _ in Self.response(.json(OpenAPIDocument.document)) }
         v1.get("me") { req, ctx in await Self.call(api, req, ctx) { try await api.me($0) } }
         v1.get("orgs") { req, ctx in await Self.call(api, req, ctx) { try await api.listOrganizations($0) } }
         v1.post("orgs") { req, ctx in await Self.call(api, req, ctx) { try await api.createOrganization($0) } }

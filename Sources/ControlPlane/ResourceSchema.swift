@@ -32,7 +32,7 @@ enum ResourceSchema {
     }
 
     static func team(_ value: JSONValue) throws(APIError) -> Input {
-        var r = try FieldReader(value, allowed: ["name", "description", "limits"])
+        var r = try FieldReader(value, allowed: ResourceFields.allowed(.team))
         let name = r.name()
         var body: [String: JSONValue] = [:]
         if let d = r.string("description", maxLength: 1000) { body["description"] = .string(d) }
@@ -42,7 +42,7 @@ enum ResourceSchema {
     }
 
     static func user(_ value: JSONValue, teams: Set<String>) throws(APIError) -> Input {
-        var r = try FieldReader(value, allowed: ["email", "role", "teams", "display_name"])
+        var r = try FieldReader(value, allowed: ResourceFields.allowed(.user))
         let email = r.string("email", required: true, maxLength: 254)
         if let email, !(email.contains("@") && !email.hasPrefix("@") && !email.hasSuffix("@") && !email.contains(where: \.isWhitespace)) {
             r.issue("email", "must be an e-mail address")
@@ -57,7 +57,7 @@ enum ResourceSchema {
     }
 
     static func apiKey(_ value: JSONValue, existing: Resource?, teams: Set<String>) throws(APIError) -> Input {
-        var r = try FieldReader(value, allowed: ["name", "team", "models", "routes", "limits", "model_limits", "guardrails", "expires_at", "description"])
+        var r = try FieldReader(value, allowed: ResourceFields.allowed(.apiKey))
         let name = r.name()
         var body: [String: JSONValue] = [:]
         if let team = r.string("team", maxLength: 128) {
@@ -79,8 +79,7 @@ enum ResourceSchema {
     }
 
     static func provider(_ value: JSONValue, existing: Resource?) throws(APIError) -> Input {
-        var r = try FieldReader(value, allowed: ["name", "kind", "base_url", "headers", "api_version", "auth_scheme", "budget",
-                                                 "api_key", "api_key_env", "api_key_file"])
+        var r = try FieldReader(value, allowed: ResourceFields.allowed(.provider))
         let name = r.name()
         var body: [String: JSONValue] = [:]
         if let kind = r.oneOf("kind", providerKinds, required: true) { body["kind"] = .string(kind) }
@@ -116,7 +115,7 @@ enum ResourceSchema {
     }
 
     static func model(_ value: JSONValue) throws(APIError) -> Input {
-        var r = try FieldReader(value, allowed: ["name", "route", "provider", "upstream_model", "enabled", "limits"])
+        var r = try FieldReader(value, allowed: ResourceFields.allowed(.model))
         let name = r.name()
         var body: [String: JSONValue] = ["enabled": .bool(r.bool("enabled") ?? true)]
         let route = r.string("route", maxLength: 128)
@@ -135,7 +134,7 @@ enum ResourceSchema {
     }
 
     static func route(_ value: JSONValue) throws(APIError) -> Input {
-        var r = try FieldReader(value, allowed: ["name", "priorities", "max_attempts", "guardrails"])
+        var r = try FieldReader(value, allowed: ResourceFields.allowed(.route))
         let name = r.name()
         var body: [String: JSONValue] = [:]
         if let p = r.array("priorities", required: true, maxCount: 32) {
@@ -149,7 +148,7 @@ enum ResourceSchema {
     }
 
     static func guardrailPolicy(_ value: JSONValue) throws(APIError) -> Input {
-        var r = try FieldReader(value, allowed: ["name", "checks", "default"])
+        var r = try FieldReader(value, allowed: ResourceFields.allowed(.guardrailPolicy))
         let name = r.name()
         var body: [String: JSONValue] = ["default": .bool(r.bool("default") ?? false)]
         if let c = r.array("checks", required: true, maxCount: 64) { body["checks"] = .array(c) }
@@ -158,7 +157,7 @@ enum ResourceSchema {
     }
 
     static func dataplane(_ value: JSONValue, existing: Resource?) throws(APIError) -> Input {
-        var r = try FieldReader(value, allowed: ["name", "listeners", "limits", "mock_provider", "description"])
+        var r = try FieldReader(value, allowed: ResourceFields.allowed(.dataplane))
         let name = r.name()
         var body: [String: JSONValue] = [:]
         body["listeners"] = .array(r.array("listeners", maxCount: 16) ?? [.object(["address": .string("0.0.0.0"), "port": .integer(8080)])])
