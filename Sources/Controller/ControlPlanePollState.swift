@@ -44,7 +44,11 @@ struct ControlPlanePollState: Sendable, Equatable {
             consecutiveFailures = 0
         }
         switch event {
-        case .notModified, .failed:
+        case .notModified:
+            // What we run is what the control plane has: an earlier rejection is moot.
+            lastError = nil
+            rejectedETag = nil
+        case .failed:
             break
         case .applied(let etag):
             appliedETag = etag

@@ -29,6 +29,10 @@ import Testing
         // The same bad config again: still reported in the heartbeat, not logged again.
         #expect(s.handle(.rejected(etag: "\"b\"", reason: "routes[0]: unknown provider")) == [])
         #expect(s.appliedETag == nil)
+        // The control plane went back to what we run: nothing to report any more.
+        #expect(s.handle(.notModified) == [])
+        #expect(s.lastError == nil)
+        #expect(s.handle(.rejected(etag: "\"b\"", reason: "again")) == [.logRejected(etag: "\"b\"", reason: "again")])
         #expect(s.handle(.applied(etag: "\"c\"")) == [.logApplied(etag: "\"c\"")])
         #expect(s.lastError == nil)
         #expect(s.appliedETag == "\"c\"")

@@ -29,7 +29,8 @@ import TollgateTesting
         func call(_ method: String, _ path: String, _ body: String? = nil) throws -> HTTPResponse {
             let client = HTTPTestClient(port: port, timeout: 10)
             defer { client.close() }
-            var headers = [("Authorization", "Bearer \(ControlPlaneLiveTests.adminToken)")]
+            // One exchange per connection: a 204 carries no length, so its end is the close.
+            var headers = [("Authorization", "Bearer \(ControlPlaneLiveTests.adminToken)"), ("Connection", "close")]
             if body != nil { headers.append(("Content-Type", "application/json")) }
             return try client.request(method, path, headers: headers, body: body)
         }
@@ -120,6 +121,22 @@ import TollgateTesting
         try Self.eventually(10, "the changed route is served") {
             try Self.chat(gatewayPort, key: secret).header("x-tollgate-backend") == "mock/mock-small"
         }
+        // A config the data plane cannot compile (a data-plane-local credential it does not
+        // have) is rejected there, the last good one keeps serving, and the next heartbeat
+        // reports why; removing the cause applies again.
+        let local = try cp.create("\(base)/providers", #"{"name":"local","kind":"openai","base_url":"https://api.openai.com/v1","api_key_env":"TG_LIVE_TEST_MISSING_VAR"}"#)
+        try Self.eventually(10, "the data plane reports the rejected config") {
+            let status = try cp.call("GET", "\(base)/dataplanes/\(dpID)").json()["status"] as? [String: Any]
+            return (status?["last_error"] as? String)?.contains("TG_LIVE_TEST_MISSING_VAR") == true && status?["in_sync"] as? Bool == false
+        }
+        _ = try gateway.waitForOutput(containing: "config from the control plane rejected", timeout: 5)
+        #expect(try Self.chat(gatewayPort, key: secret).header("x-tollgate-backend") == "mock/mock-small")
+        #expect(try cp.call("DELETE", "\(base)/providers/\(try #require(local["id"] as? String))").status == 204)
+        try Self.eventually(10, "the data plane is in sync again") {
+            let status = try cp.call("GET", "\(base)/dataplanes/\(dpID)").json()["status"] as? [String: Any]
+            return status?["in_sync"] as? Bool == true && status?["last_error"] is NSNull
+        }
+
         #expect(try cp.call("POST", "\(base)/api-keys/\(keyID)/revoke").status == 200)
         try Self.eventually(10, "the revoked key is refused") { try Self.chat(gatewayPort, key: secret).status == 401 }
 
@@ -130,6 +147,46 @@ import TollgateTesting
         #expect(verify["ok"] as? Bool == true)
         gateway.signal(SIGTERM)
         _ = try gateway.waitForExit(timeout: 15)
+        try cp.stop()
+        withExtendedLifetime(mock) {}
+    }
+
+    @Test func twoDataPlanesRunOneOrganizationsConfig() throws {
+        let dir = try TempDirectory()
+        let mock = try ChildProcess(executable: TestBinary.tollgatePath, arguments: ["mock-provider", "--host", "127.0.0.1", "--port", "0"])
+        let mockLine = try mock.waitForOutput(containing: "listening on", timeout: 15)
+        let mockPort = try #require(mockLine.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+        let cp = try ControlPlane(db: dir.file("cp.db"))
+        let org = try #require(try cp.create("/api/v1/orgs", #"{"name":"acme"}"#)["id"] as? String)
+        let base = "/api/v1/orgs/\(org)"
+        _ = try cp.create("\(base)/providers", #"{"name":"mock","kind":"openai-compatible","base_url":"http://127.0.0.1:\#(mockPort)/v1"}"#)
+        _ = try cp.create("\(base)/models", #"{"name":"gpt-4o-mini","provider":"mock"}"#)
+        let secret = try #require(try cp.create("\(base)/api-keys", #"{"name":"app"}"#)["secret"] as? String)
+        var gateways: [(ChildProcess, Int, String)] = []
+        for region in ["eu", "us"] {
+            let port = try freeLoopbackPort()
+            let dp = try cp.create("\(base)/dataplanes", #"{"name":"\#(region)","listeners":[{"address":"127.0.0.1","port":\#(port)}]}"#)
+            let id = try #require(dp["id"] as? String)
+            let token = try dir.write("token-\(region)", try #require(dp["credential"] as? String))
+            let gw = try ChildProcess(executable: TestBinary.tollgatePath,
+                                      arguments: ["serve", "--control-plane", "http://127.0.0.1:\(cp.port)", "--dataplane-id", id,
+                                                  "--dataplane-token-file", token, "--state-dir", dir.file("state-\(region)"),
+                                                  "--poll-interval-ms", "500", "--workers", "1", "--run-dir", dir.file("run-\(region)")])
+            _ = try gw.waitForOutput(containing: "tollgate ready", timeout: 30)
+            gateways.append((gw, port, id))
+        }
+        for (_, port, id) in gateways {
+            #expect(try Self.chat(port, key: secret).status == 200)
+            try Self.eventually(10, "data plane \(id) is in sync") {
+                (try cp.call("GET", "\(base)/dataplanes/\(id)").json()["status"] as? [String: Any])?["in_sync"] as? Bool == true
+            }
+        }
+        let listed = try cp.call("GET", "\(base)/dataplanes").json()["items"] as? [[String: Any]]
+        #expect(listed?.count == 2)
+        for (gw, _, _) in gateways {
+            gw.signal(SIGTERM)
+            _ = try gw.waitForExit(timeout: 15)
+        }
         try cp.stop()
         withExtendedLifetime(mock) {}
     }
