@@ -63,9 +63,36 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     public func canonicalString() -> String { String(decoding: canonicalData(), as: UTF8.self) }
 
-    /// Parses JSON text; nil when it is not JSON.
+    /// Deeper documents are refused before decoding: decoding recurses once per level, so a
+    /// hostile `[[[[…` would otherwise exhaust the stack.
+    public static let maxDepth = 64
+
+    /// Parses JSON text; nil when it is not JSON or nests deeper than `maxDepth`.
     public static func parse(_ data: Data) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: data)
+        guard !nestsDeeper(than: maxDepth, data) else { return nil }
+        return try? JSONDecoder().decode(JSONValue.self, from: data)
+    }
+
+    /// One linear pass over the bytes, brackets inside strings ignored.
+    static func nestsDeeper(than limit: Int, _ data: Data) -> Bool {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for byte in data {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > limit { return true }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return false
     }
 
     public static func parse(_ text: String) -> JSONValue? { parse(Data(text.utf8)) }

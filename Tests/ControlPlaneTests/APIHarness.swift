@@ -65,11 +65,12 @@ final class APIHarness: @unchecked Sendable {
 
     @discardableResult
     func call(_ method: String, _ path: String, token: String? = APIHarness.adminToken, body: JSONValue? = nil,
-              headers: [String: String] = [:]) async throws -> Reply {
+              raw: Data? = nil, headers: [String: String] = [:]) async throws -> Reply {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 15)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        if let raw { request.httpBody = raw }
         if let body {
             request.httpBody = body.canonicalData()
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

@@ -118,3 +118,20 @@ import TollgateTesting
         #expect(try await store.status(dataplaneID: "dp_2") == nil)
     }
 }
+
+@Suite struct JSONValueTests {
+    @Test func hostileNestingIsRefusedBeforeDecoding() {
+        #expect(JSONValue.parse(String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)) == nil)
+        #expect(JSONValue.parse(String(repeating: "{\"a\":", count: 65) + "1" + String(repeating: "}", count: 65)) == nil)
+        let ok = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
+        #expect(JSONValue.parse(ok) != nil)
+        // Brackets inside strings (and escaped quotes) do not count.
+        #expect(JSONValue.parse("[\"" + String(repeating: "[", count: 500) + "\\\"\"]") == .array([.string(String(repeating: "[", count: 500) + "\"")]))
+    }
+
+    @Test func canonicalFormSortsKeysAndRoundTrips() {
+        let value: JSONValue = ["b": 1, "a": ["x", true, .null], "c": ["z": .number(2.5)]]
+        #expect(value.canonicalString() == #"{"a":["x",true,null],"b":1,"c":{"z":2.5}}"#)
+        #expect(JSONValue.parse(value.canonicalString()) == value)
+    }
+}
