@@ -54,11 +54,10 @@ extension ControlPlaneAPI {
         default:
             break
         }
-        let candidate = Resource(kind: kind.rawValue, id: id, orgID: org, name: input.name, body: .object(input.body), version: 1, createdMs: 0, updatedMs: 0)
-        try checkConfig(kind, after: existing + [candidate], changed: candidate)
+        let body = JSONValue.object(input.body)
         do {
-            let created = try await store.create(kind: kind.rawValue, id: id, orgID: org, name: input.name, body: .object(input.body),
-                                                 change: change(principal, request))
+            let created = try await store.create(kind: kind.rawValue, id: id, orgID: org, name: input.name, body: body,
+                                                 change: change(principal, request), check: configCheck(kind, changedID: id))
             return .json(await view(created, extra: extra), status: 201, etag: "\"\(created.version)\"")
         } catch { throw storeFailure(error) }
     }
@@ -73,13 +72,9 @@ extension ControlPlaneAPI {
         var input = try ResourceSchema.validate(kind, try request.requireBody(), existing: current, teams: Self.names(.team, existing))
         try authorize(principal, kind, .update, team: Self.teams(of: kind, .object(input.body)))
         if kind == .provider { try seal(&input, org: org, id: id) }
-        var candidate = current
-        candidate.name = input.name
-        candidate.body = .object(input.body)
-        try checkConfig(kind, after: existing.map { $0.id == id && $0.kind == kind.rawValue ? candidate : $0 }, changed: candidate)
         do {
             let updated = try await store.update(kind: kind.rawValue, id: id, name: input.name, body: .object(input.body),
-                                                 expectedVersion: expected, change: change(principal, request))
+                                                 expectedVersion: expected, change: change(principal, request), check: configCheck(kind, changedID: id))
             return .json(await view(updated), etag: "\"\(updated.version)\"")
         } catch { throw storeFailure(error) }
     }
@@ -100,9 +95,9 @@ extension ControlPlaneAPI {
                 throw .conflict("team \(current.name) is still used by \(first.kind) \(first.name) (and \(members.count - 1) more)")
             }
         }
-        try checkConfig(kind, after: existing.filter { !($0.id == id && $0.kind == kind.rawValue) }, changed: nil)
         do {
-            try await store.delete(kind: kind.rawValue, id: id, expectedVersion: expected, change: change(principal, request))
+            try await store.delete(kind: kind.rawValue, id: id, expectedVersion: expected, change: change(principal, request),
+                                   check: configCheck(kind, changedID: nil))
             return APIResponse(status: 204)
         } catch { throw storeFailure(error) }
     }
@@ -142,10 +137,18 @@ extension ControlPlaneAPI {
         }
     }
 
+    /// The check the store runs inside the change's transaction (see `ControlPlaneStore.Check`).
+    func configCheck(_ kind: ResourceKind, changedID: String?) -> ControlPlaneStore.Check? {
+        guard kind.affectsConfig else { return nil }
+        return { [self] after in
+            let changed = changedID.flatMap { id in after.first { $0.kind == kind.rawValue && $0.id == id } }
+            try checkConfig(kind, after: after, changed: changed)
+        }
+    }
+
     /// Compiles the org's config as it would be after the change with the gateway's loader;
     /// any issue rejects the change with the resource and field it concerns.
     func checkConfig(_ kind: ResourceKind, after resources: [Resource], changed: Resource?) throws(APIError) {
-        guard kind.affectsConfig else { return }
         let renderer = ConfigRenderer(mode: .validation, nowSeconds: clock() / 1000)
         var issues: [APIError.Issue] = []
         do {

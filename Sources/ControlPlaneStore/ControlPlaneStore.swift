@@ -72,14 +72,21 @@ public final class ControlPlaneStore: Sendable {
 
     // MARK: - Resources
 
-    public func create(kind: String, id: String, orgID: String, name: String, body: JSONValue, change: Change) async throws -> Resource {
+    /// Checks an org's resources as they would be after a change, inside the change's
+    /// transaction (with the org locked), so two concurrent changes that are each fine but
+    /// together invalid cannot both commit. Throwing rolls the change back.
+    public typealias Check = @Sendable (_ after: [Resource]) throws -> Void
+
+    public func create(kind: String, id: String, orgID: String, name: String, body: JSONValue, change: Change,
+                       check: Check? = nil) async throws -> Resource {
         let resource = Resource(kind: kind, id: id, orgID: orgID, name: name, body: body, version: 1,
                                 createdMs: change.nowMs, updatedMs: change.nowMs)
         let lock = headLock
         try await backend.transaction { conn in
-            guard try await !conn.query("SELECT id FROM organizations WHERE id = $1", [.text(orgID)]).isEmpty else {
+            guard try await !conn.query("SELECT id FROM organizations WHERE id = $1" + lock, [.text(orgID)]).isEmpty else {
                 throw StoreError.notFound("organization \(orgID)")
             }
+            if let check { try check(try await Self.orgResources(conn, orgID) + [resource]) }
             do {
                 try await conn.query("""
                     INSERT INTO resources (kind, id, org_id, name, body, version, created_ms, updated_ms)
@@ -126,15 +133,17 @@ public final class ControlPlaneStore: Sendable {
 
     /// Every resource of an org (for rendering its config), ordered by kind and name.
     public func allResources(orgID: String) async throws -> [Resource] {
-        try await backend.transaction { conn in
-            try await conn.query("SELECT * FROM resources WHERE org_id = $1 ORDER BY kind, name", [.text(orgID)]).map(Self.resourceRow)
-        }
+        try await backend.transaction { conn in try await Self.orgResources(conn, orgID) }
+    }
+
+    static func orgResources(_ conn: any StoreConnection, _ orgID: String) async throws -> [Resource] {
+        try await conn.query("SELECT * FROM resources WHERE org_id = $1 ORDER BY kind, name", [.text(orgID)]).map(Self.resourceRow)
     }
 
     /// Replaces a resource's name and body. `expectedVersion` (from `If-Match`) makes it a
     /// compare-and-swap; `action` names the change in the audit log (update, rotate, revoke…).
     public func update(kind: String, id: String, name: String, body: JSONValue, expectedVersion: Int64?, action: String = "update",
-                       change: Change) async throws -> Resource {
+                       change: Change, check: Check? = nil) async throws -> Resource {
         let lock = headLock
         return try await backend.transaction { conn in
             let rows = try await conn.query("SELECT * FROM resources WHERE kind = $1 AND id = $2", [.text(kind), .text(id)])
@@ -144,6 +153,13 @@ public final class ControlPlaneStore: Sendable {
                 throw StoreError.versionMismatch(expected: expectedVersion, current: current.version)
             }
             let before = Self.auditState(name: current.name, body: current.body)
+            if let check {
+                try await conn.query("SELECT id FROM organizations WHERE id = $1" + lock, [.text(current.orgID)])
+                var after = current
+                after.name = name
+                after.body = body
+                try check(try await Self.orgResources(conn, current.orgID).map { $0.kind == kind && $0.id == id ? after : $0 })
+            }
             do {
                 try await conn.query("""
                     UPDATE resources SET name = $1, body = $2, version = version + 1, updated_ms = $3
@@ -162,7 +178,7 @@ public final class ControlPlaneStore: Sendable {
         }
     }
 
-    public func delete(kind: String, id: String, expectedVersion: Int64?, change: Change) async throws {
+    public func delete(kind: String, id: String, expectedVersion: Int64?, change: Change, check: Check? = nil) async throws {
         let lock = headLock
         try await backend.transaction { conn in
             let rows = try await conn.query("SELECT * FROM resources WHERE kind = $1 AND id = $2", [.text(kind), .text(id)])
@@ -170,6 +186,10 @@ public final class ControlPlaneStore: Sendable {
             let current = try Self.resourceRow(row)
             if let expectedVersion, expectedVersion != current.version {
                 throw StoreError.versionMismatch(expected: expectedVersion, current: current.version)
+            }
+            if let check {
+                try await conn.query("SELECT id FROM organizations WHERE id = $1" + lock, [.text(current.orgID)])
+                try check(try await Self.orgResources(conn, current.orgID).filter { !($0.kind == kind && $0.id == id) })
             }
             try await conn.query("DELETE FROM resources WHERE kind = $1 AND id = $2", [.text(kind), .text(id)])
             if kind == "user" { try await conn.query("DELETE FROM access_tokens WHERE user_id = $1", [.text(id)]) }

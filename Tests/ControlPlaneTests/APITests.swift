@@ -249,3 +249,24 @@ import Testing
         #expect(broken["broken_at"] == 2)
     }
 }
+
+@Suite struct ConcurrentChangeTests {
+    /// Deleting a provider while a model that uses it is created: each change is valid on its
+    /// own, together they are not. The check runs inside each change's transaction with the
+    /// org locked, so exactly one of the two commits, every round.
+    @Test(arguments: TestBackend.allCases)
+    func changesThatConflictOnlyTogetherNeverBothCommit(_ backend: TestBackend) async throws {
+        let h = try await APIHarness(backend)
+        defer { Task { await h.stop() } }
+        let org = try await h.makeOrg()
+        let base = "/api/v1/orgs/\(org.id)"
+        for round in 0..<8 {
+            let provider = try await h.call("POST", "\(base)/providers", body: ["name": .string("p\(round)"), "kind": "openai-compatible", "base_url": "http://127.0.0.1:9/v1"])
+            let providerID = try #require(provider["id"]?.stringValue)
+            async let deleted = h.call("DELETE", "\(base)/providers/\(providerID)")
+            async let created = h.call("POST", "\(base)/models", body: ["name": .string("m\(round)"), "provider": .string("p\(round)")])
+            let (d, c) = try await (deleted, created)
+            #expect((d.status == 204) != (c.status == 201), "round \(round): delete \(d.status), create \(c.status)")
+        }
+    }
+}
