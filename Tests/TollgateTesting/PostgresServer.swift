@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// PostgreSQL refuses to run as root, and CI runs tests as root: then the server runs as the
 /// `postgres` system user (which the package creates), or `nobody`. A shell wrapper stops the
-/// server when the test process is gone, so an aborted run leaves no server behind.
+/// server when the test process is gone and removes its directory, so an aborted run leaves
+/// neither a server nor its files behind.
 public final class PostgresServer: Sendable {
     public let port: Int
     public let directory: String
@@ -63,6 +64,7 @@ public final class PostgresServer: Sendable {
               -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 & pid=$!
             while [ -d /proc/\(testPID) ] && kill -0 $pid 2>/dev/null; do sleep 0.5; done
             kill -INT $pid 2>/dev/null; wait $pid
+            rm -rf "\(directory)"
             """
         process = try Self.spawn(as: runAs, "/bin/sh", ["-c", script])
         _ = try process.waitForOutput(containing: "database system is ready to accept connections", timeout: 30)
