@@ -16,7 +16,9 @@ MODSEC_DEV = /usr/include/modsecurity/modsecurity.h:libmodsecurity-dev
 HIREDIS_DEV = /usr/include/hiredis/hiredis.h:libhiredis-dev
 CRS_RULES  = /usr/share/modsecurity-crs/rules/REQUEST-949-BLOCKING-EVALUATION.conf:modsecurity-crs
 RUN_DEPS   = curl:curl $(MODSEC_DEV) $(HIREDIS_DEV)
-TEST_DEPS  = curl:curl python3:python3 openssl:openssl redis-server:redis-server $(MODSEC_DEV) $(HIREDIS_DEV) $(CRS_RULES)
+# The control-plane tests start their own PostgreSQL server (initdb + postgres from /usr/lib/postgresql/*/bin).
+POSTGRES   = pg_ctlcluster:postgresql
+TEST_DEPS  = curl:curl python3:python3 openssl:openssl redis-server:redis-server $(POSTGRES) $(MODSEC_DEV) $(HIREDIS_DEV) $(CRS_RULES)
 BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl redis-server:redis-server $(MODSEC_DEV) $(HIREDIS_DEV)
 
 .PHONY: run test bench build build-debug deps-run deps-test deps-bench check-swift clean help

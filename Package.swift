@@ -17,6 +17,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // The management plane only (`tollgate control-plane`): HTTP server and its two stores.
+        // No default traits for Hummingbird: they pull in swift-configuration, unused here.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C shims: atomics on shared (mmap'd) memory and Linux process helpers.
@@ -98,10 +104,36 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The management plane's storage: one backend protocol, SQLite (sqlite-nio) and
+        // PostgreSQL (postgres-nio) behind it, versioned migrations, the hash-chained audit log.
+        .target(
+            name: "ControlPlaneStore",
+            dependencies: [
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // `tollgate control-plane`: the REST API (Hummingbird 2) over ControlPlaneStore,
+        // access control, provider credential sealing, config rendering for data planes.
+        .target(
+            name: "ControlPlane",
+            dependencies: [
+                "ControlPlaneStore", "Config", "TollgateCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "Config", "Controller", "Worker", "Supervisor", "MockProvider", "SharedState", "TollgateCore", "WAF", "Guardrails",
+                "ControlPlane", "Config", "Controller", "Worker", "Supervisor", "MockProvider", "SharedState", "TollgateCore", "WAF", "Guardrails",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -138,6 +170,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: ["ControlPlane", "ControlPlaneStore", "Config", "TollgateTesting",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "LiveTests", dependencies: ["TollgateTesting", "SharedState"], exclude: ["sdk"]),
     ],

@@ -13,24 +13,42 @@ enum BlockingHTTP {
 
     static func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: Data? = nil,
                      timeout: Double) throws -> (status: Int, body: Data) {
+        let reply = try exchange(method, url, headers: headers, body: body, timeout: timeout)
+        return (reply.status, reply.body)
+    }
+
+    struct Reply {
+        var status: Int
+        /// Lowercased names.
+        var headers: [String: String]
+        var body: Data
+    }
+
+    /// `send`, with the response headers.
+    static func exchange(_ method: String, _ url: String, headers: [(String, String)] = [], body: Data? = nil,
+                         timeout: Double) throws -> Reply {
         guard let u = URL(string: url) else { throw Failure(description: "\(url) is not a URL") }
-        var request = URLRequest(url: u, timeoutInterval: timeout)
+        var request = URLRequest(url: u, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         request.httpMethod = method
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<(Int, Data), Failure> = .failure(Failure(description: "no answer"))
+        nonisolated(unsafe) var result: Result<Reply, Failure> = .failure(Failure(description: "no answer"))
         URLSession.shared.dataTask(with: request) { data, response, error in
             if let error {
                 result = .failure(Failure(description: error.localizedDescription))
             } else {
-                result = .success(((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()))
+                let http = response as? HTTPURLResponse
+                var fields: [String: String] = [:]
+                for (name, value) in http?.allHeaderFields ?? [:] {
+                    if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
+                }
+                result = .success(Reply(status: http?.statusCode ?? 0, headers: fields, body: data ?? Data()))
             }
             done.signal()
         }.resume()
         if done.wait(timeout: .now() + timeout + 1) == .timedOut { throw Failure(description: "no answer within \(Int(timeout)) s") }
-        let (status, data) = try result.get()
-        return (status, data)
+        return try result.get()
     }
 
     /// A value for an `application/x-www-form-urlencoded` body (OAuth token and STS requests):

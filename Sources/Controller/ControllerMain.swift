@@ -22,10 +22,14 @@ public enum ControllerMain {
         public var runDirectory: String
         /// Quota table maintenance and Redis sync (no Redis by default: GC only).
         public var quotaSync: QuotaSyncSettings
-        public init(configPath: String, runDirectory: String, quotaSync: QuotaSyncSettings = QuotaSyncSettings()) {
+        /// Poll the control plane instead of reading `configPath` (control-plane mode).
+        public var controlPlane: ControlPlaneSource.Settings?
+        public init(configPath: String, runDirectory: String, quotaSync: QuotaSyncSettings = QuotaSyncSettings(),
+                    controlPlane: ControlPlaneSource.Settings? = nil) {
             self.configPath = configPath
             self.runDirectory = runDirectory
             self.quotaSync = quotaSync
+            self.controlPlane = controlPlane
         }
     }
 
@@ -53,12 +57,17 @@ public enum ControllerMain {
         let box = UncheckedBox(publisher)
         let syncBox = UncheckedBox(quotaSync)
         let queue = DispatchQueue(label: "tollgate.controller")
+        // Control-plane mode: the poller is the config source; SIGHUP polls at once.
+        let poller = options.controlPlane.map { ControlPlanePoller(settings: $0, publisher: box, publishQueue: queue, logger: logger) }
+        poller?.start()
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGHUP, SIGTERM, SIGINT, SIGQUIT] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             source.setEventHandler {
-                if sig == SIGHUP {
+                if sig == SIGHUP, let poller {
+                    poller.pollNow()
+                } else if sig == SIGHUP {
                     reload(box.value, logger: logger)
                 } else {
                     // The workers are gone (SIGTERM comes after they drained): give the pod's
@@ -89,8 +98,8 @@ public enum ControllerMain {
             }
         }
         timer.resume()
-        logger.info("controller running", metadata: ["config": "\(options.configPath)"])
-        withExtendedLifetime((sources, timer, quotaSync)) {
+        logger.info("controller running", metadata: ["config": "\(options.controlPlane.map { "control plane \($0.url)" } ?? options.configPath)"])
+        withExtendedLifetime((sources, timer, quotaSync, poller)) {
             dispatchMain()
         }
     }

@@ -38,6 +38,12 @@ public final class SnapshotPublisher {
         return try publish(config)
     }
 
+    /// Publishes a config compiled from another source (the control plane), after the same
+    /// credential minting a file config gets.
+    public func publish(loaded: GatewayConfig) throws -> Outcome {
+        try publish(try CredentialRefresher.refresh(loaded, previous: current))
+    }
+
     /// Renews short-lived credentials (Vertex tokens) of the published config when they are
     /// due, and publishes the result; nil when nothing was due.
     public func refreshCredentials(now: Int = Int(Date().timeIntervalSince1970)) throws -> Outcome? {

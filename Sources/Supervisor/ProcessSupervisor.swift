@@ -103,7 +103,8 @@ final class ProcessSupervisor {
 
     private func start() {
         let log = options.logArguments
-        var specs: [ChildSpec] = [ChildSpec(role: .controller, arguments: ["controller", "--config", options.configPath, "--run-dir", paths.runDirectory] + log)]
+        var specs: [ChildSpec] = [ChildSpec(role: .controller, arguments: ["controller", "--run-dir", paths.runDirectory]
+            + (options.controlPlane?.arguments ?? ["--config", options.configPath]) + log)]
         if let mock = config.mockProvider {
             specs.append(ChildSpec(role: .mockProvider, arguments: ["mock-provider", "--host", mock.address, "--port", String(mock.port), "--threads", "1"]))
         }

@@ -22,13 +22,18 @@ public enum SupervisorMain {
         public var runDirectory: String?
         public var logArguments: [String]
         public var accessLog: Bool
+        /// Control-plane mode: the config comes from the management plane (or the last good one
+        /// saved from it), not from `configPath`.
+        public var controlPlane: ControlPlaneSource.Settings?
 
-        public init(configPath: String, workers: Int, runDirectory: String?, logArguments: [String], accessLog: Bool) {
+        public init(configPath: String, workers: Int, runDirectory: String?, logArguments: [String], accessLog: Bool,
+                    controlPlane: ControlPlaneSource.Settings? = nil) {
             self.configPath = configPath
             self.workers = workers
             self.runDirectory = runDirectory
             self.logArguments = logArguments
             self.accessLog = accessLog
+            self.controlPlane = controlPlane
         }
     }
 
@@ -51,11 +56,20 @@ public enum SupervisorMain {
         ProcessSupervisor.blockHandledSignals()
         let logger = Logger(label: "tollgate.supervisor")
         var config: GatewayConfig
-        do {
-            config = try ConfigLoader.load(path: options.configPath)
-        } catch {
-            FileHandle.standardError.write(Data("tollgate: config \(options.configPath) is invalid; not starting:\n\(error)\n".utf8))
-            return ExitCode.configInvalid.rawValue
+        if let controlPlane = options.controlPlane {
+            do {
+                config = try ControlPlaneSource.bootstrap(controlPlane, logger: logger).0
+            } catch {
+                FileHandle.standardError.write(Data("tollgate: \(error)\n".utf8))
+                return ExitCode.configInvalid.rawValue
+            }
+        } else {
+            do {
+                config = try ConfigLoader.load(path: options.configPath)
+            } catch {
+                FileHandle.standardError.write(Data("tollgate: config \(options.configPath) is invalid; not starting:\n\(error)\n".utf8))
+                return ExitCode.configInvalid.rawValue
+            }
         }
         do {
             config = try CredentialRefresher.refresh(config)

@@ -16,7 +16,7 @@ struct Tollgate: ParsableCommand {
         commandName: "tollgate",
         abstract: "An AI gateway: one policy-controlled front door for every LLM.",
         version: TollgateCore.version,
-        subcommands: [Serve.self, ConfigCommand.self, Keys.self, CatalogCommand.self, MockProviderCommand.self, WorkerCommand.self,
+        subcommands: [Serve.self, ControlPlaneCommand.self, ConfigCommand.self, Keys.self, CatalogCommand.self, MockProviderCommand.self, WorkerCommand.self,
                       ControllerCommand.self, DebugCommand.self, GuardrailsBenchCommand.self]
     )
 }
@@ -52,8 +52,10 @@ struct Serve: ParsableCommand {
         """
     )
 
-    @Option(name: .shortAndLong, help: "The YAML config file.")
-    var config: String
+    @Option(name: .shortAndLong, help: "The YAML config file (or use --control-plane).")
+    var config: String?
+
+    @OptionGroup var controlPlane: ControlPlaneOptions
 
     @Option(help: "Number of worker processes (default: one per CPU core).")
     var workers: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -68,12 +70,18 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
+        switch (config, try controlPlane.settings()) {
+        case (nil, nil): throw ValidationError("give --config FILE, or --control-plane URL with --dataplane-id and --dataplane-token-file")
+        case (.some, .some): throw ValidationError("--config and --control-plane are exclusive")
+        default: break
+        }
     }
 
     func run() throws {
         log.bootstrap(role: "supervisor")
-        let code = SupervisorMain.run(.init(configPath: config, workers: workers, runDirectory: runDir,
-                                            logArguments: log.childArguments, accessLog: accessLog))
+        let code = SupervisorMain.run(.init(configPath: config ?? "", workers: workers, runDirectory: runDir,
+                                            logArguments: log.childArguments, accessLog: accessLog,
+                                            controlPlane: try controlPlane.settings()))
         throw ExitCode(code)
     }
 }
@@ -160,12 +168,47 @@ struct ControllerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controller", abstract: "The controller process (started by `tollgate serve`).", shouldDisplay: false)
 
-    @Option var config: String
+    @Option var config: String?
     @Option var runDir: String
+    @OptionGroup var controlPlane: ControlPlaneOptions
     @OptionGroup var log: LogOptions
 
     func run() throws {
         log.bootstrap(role: "controller")
-        ControllerMain.run(.init(configPath: config, runDirectory: runDir))
+        ControllerMain.run(.init(configPath: config ?? "", runDirectory: runDir, controlPlane: try controlPlane.settings()))
+    }
+}
+
+/// Control-plane mode for `serve` (and the controller it spawns): poll the management plane
+/// for config instead of reading a file.
+struct ControlPlaneOptions: ParsableArguments {
+    @Option(help: "The control plane's base URL (e.g. https://cp.example.com); replaces --config.")
+    var controlPlane: String?
+
+    @Option(help: "This data plane's id at the control plane.")
+    var dataplaneId: String?
+
+    @Option(help: "File holding this data plane's credential (tgdp_…), re-read on every poll.")
+    var dataplaneTokenFile: String?
+
+    @Option(help: "Directory for the last good config from the control plane (survives restarts; default /var/lib/tollgate).")
+    var stateDir: String?
+
+    @Option(help: "Milliseconds between polls (jittered ±10 %, backing off to 60 s while the control plane is away).")
+    var pollIntervalMs = 10_000
+
+    func settings() throws -> ControlPlaneSource.Settings? {
+        guard let url = controlPlane else {
+            if dataplaneId != nil || dataplaneTokenFile != nil { throw ValidationError("--dataplane-id and --dataplane-token-file need --control-plane") }
+            return nil
+        }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ValidationError("--control-plane must be an http:// or https:// URL") }
+        guard let id = dataplaneId, !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw ValidationError("--control-plane needs --dataplane-id (letters, digits, _ and -)")
+        }
+        guard let tokenFile = dataplaneTokenFile else { throw ValidationError("--control-plane needs --dataplane-token-file") }
+        guard (500...3_600_000).contains(pollIntervalMs) else { throw ValidationError("--poll-interval-ms must be between 500 and 3600000") }
+        return ControlPlaneSource.Settings(url: url, dataplaneID: id, tokenFile: tokenFile, stateDirectory: stateDir ?? "/var/lib/tollgate",
+                                           intervalMs: pollIntervalMs)
     }
 }
