@@ -1,5 +1,6 @@
 /// Finds prompt-injection phrases in a text after folding it (`NormalizedText`): the phrases
-/// are folded the same way, so `1gn0re   prev1ous` and `іgnore` (Cyrillic і) still match.
+/// are folded the same way, so `1gn0re   prev1ous`, `іgnore` (Cyrillic і), `ı͏gnore` and `𝐢𝐠𝐧𝐨𝐫𝐞` still
+/// match, and so does a phrase spelled in invisible tag characters.
 public struct InjectionDetector: Sendable {
     let matcher: KeywordMatcher
     /// Longest folded phrase; for the streaming window (folding only shrinks text, but an
@@ -28,6 +29,19 @@ public struct InjectionDetector: Sendable {
     /// Original byte ranges of every injection phrase in `text`.
     public func scan(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let normalized = NormalizedText(text)
+        scan(normalized, into: &out)
+        // A phrase smuggled in tag characters is invisible to people but read by some models.
+        if normalized.hasTagCharacters {
+            var smuggled: [Range<Int>] = []
+            scan(NormalizedText(tagPayloadOf: text), into: &smuggled)
+            if !smuggled.isEmpty {
+                out += smuggled
+                out.sort { $0.lowerBound < $1.lowerBound }
+            }
+        }
+    }
+
+    private func scan(_ normalized: NormalizedText, into out: inout [Range<Int>]) {
         var lastEnd = -1
         normalized.bytes.withUnsafeBufferPointer { folded in
             matcher.forEachMatch(in: folded, wholeWord: false) { match in

@@ -1,30 +1,45 @@
 /// Text folded into a canonical form for signature matching, with a map back to the original
 /// bytes so a match can be reported (and redacted) where the user wrote it.
 ///
-/// The fold defeats the usual evasions: ASCII case; zero-width characters (U+200B–U+200D,
-/// U+2060, U+FEFF, soft hyphen) vanish; Cyrillic/Greek look-alikes and fullwidth ASCII become
-/// ASCII; simple leetspeak digits and symbols become letters (`0→o 1→i 3→e 4→a 5→s 7→t @→a
-/// $→s`, and `l→i` so that `1` can stand for either); whitespace and punctuation are dropped
-/// altogether, so `i.g.n.o.r.e`, `ignore   previous` and `ignore-previous` all read
-/// `ignoreprevious`. Because dropping separators would let `dan` match inside `dangerous`,
-/// `gapBefore` remembers where the original had a separator, and matches must start and end
-/// on one.
+/// The fold defeats the usual evasions: ASCII case; every Default_Ignorable_Code_Point
+/// (zero-width characters, joiners, bidi controls, variation selectors, soft hyphen) and the
+/// tag characters U+E0000–E007F vanish, and so do combining marks (`e` + U+0301 reads `e`);
+/// non-ASCII letters fold through `UnicodeFold` (NFKC, precomposed accents, mathematical
+/// alphanumerics U+1D400–1D7FF, fullwidth, enclosed letters, Cyrillic/Greek look-alikes); simple
+/// leetspeak digits and symbols become letters (`0→o 1→i 3→e 4→a 5→s 7→t @→a $→s`, and `l→i` so
+/// that `1` can stand for either); whitespace and punctuation are dropped altogether, so
+/// `i.g.n.o.r.e`, `ignore   previous` and `ignore-previous` all read `ignoreprevious`. Because
+/// dropping separators would let `dan` match inside `dangerous`, `gapBefore` remembers where the
+/// original had a separator, and matches must start and end on one.
+///
+/// `init(tagPayloadOf:)` reads the other way round: only the tag characters, as the ASCII they
+/// encode (the "ASCII smuggling" channel some models read), everything else a separator.
+///
+/// ASCII text costs one table lookup per byte and nothing else.
 public struct NormalizedText: Sendable {
     /// The folded characters (lower-case ASCII letters and digits, plus the raw UTF-8 bytes
     /// of any other scalar).
     public private(set) var bytes: [UInt8] = []
-    /// Original byte offset where the scalar behind `bytes[k]` starts, and where it ends.
+    /// Original byte offset where the scalar behind `bytes[k]` starts, and where it ends
+    /// (extended over the invisible characters and marks right after it).
     public private(set) var originStart: [Int32] = []
     public private(set) var originEnd: [Int32] = []
     /// `gapBefore[k]`: a separator (or the start of the text) precedes `bytes[k]`;
     /// `gapBefore[bytes.count]` is always true (the end of the text).
     public private(set) var gapBefore: [Bool] = []
+    /// Whether the text contains tag characters (then their payload deserves a look too).
+    public private(set) var hasTagCharacters = false
 
     public init(_ text: UnsafeBufferPointer<UInt8>) {
-        bytes.reserveCapacity(text.count)
-        originStart.reserveCapacity(text.count)
-        originEnd.reserveCapacity(text.count)
-        gapBefore.reserveCapacity(text.count + 1)
+        if UnicodeFold.isASCII(text) {
+            self.init(ascii: text)
+        } else {
+            self.init(unicode: text)
+        }
+    }
+
+    private init(unicode text: UnsafeBufferPointer<UInt8>) {
+        reserve(text.count)
         var gap = true
         var i = 0
         let n = text.count
@@ -35,18 +50,18 @@ public struct NormalizedText: Sendable {
                 i += 1
                 continue
             }
-            let (scalar, length) = Self.decode(text, i)
+            let (scalar, length) = UTF8Scalar.decode(text, i)
             let end = i + length
-            if Self.isInvisible(scalar) {
-                i = end
-                continue
-            }
-            if Self.isSpace(scalar) {
+            let entry = UnicodeFold.entry(scalar)
+            if UTF8Scalar.isDefaultIgnorable(scalar) || UnicodeFold.isMark(entry) {
+                if scalar >= 0xE0000 && scalar <= 0xE007F { hasTagCharacters = true }
+                extendLast(from: i, to: end)
+            } else if Self.isSpace(scalar) {
                 gap = true
             } else if scalar >= 0xFF01 && scalar <= 0xFF5E {
                 gap = fold(ascii: UInt8(scalar - 0xFEE0), from: i, to: end, gap: gap)
-            } else if let ascii = Homoglyphs.table[scalar] {
-                gap = fold(ascii: ascii, from: i, to: end, gap: gap)
+            } else if entry != 0 {
+                for k in 0..<UnicodeFold.count(entry) { gap = fold(ascii: UnicodeFold.byte(entry, k), from: i, to: end, gap: gap) }
             } else {
                 for k in i..<end { append(text[k], from: i, to: end, gap: gap && k == i) }
                 gap = false
@@ -56,9 +71,74 @@ public struct NormalizedText: Sendable {
         gapBefore.append(true)
     }
 
+    /// The common case, all ASCII: one pass over preallocated buffers, one table load per
+    /// byte (no per-append uniqueness checks, no scalar decoding).
+    private init(ascii text: UnsafeBufferPointer<UInt8>) {
+        let n = text.count
+        var b = [UInt8](repeating: 0, count: n)
+        var s = [Int32](repeating: 0, count: n)
+        var g = [Bool](repeating: true, count: n + 1)
+        var k = 0
+        Self.asciiFold.withUnsafeBufferPointer { table in
+            b.withUnsafeMutableBufferPointer { b in
+                s.withUnsafeMutableBufferPointer { s in
+                    g.withUnsafeMutableBufferPointer { g in
+                        var gap = true
+                        for i in 0..<n {
+                            let folded = table[Int(text[i] & 0x7F)]
+                            if folded == 0 {
+                                gap = true
+                                continue
+                            }
+                            b[k] = folded
+                            s[k] = Int32(truncatingIfNeeded: i)
+                            g[k] = gap
+                            gap = false
+                            k += 1
+                        }
+                        g[k] = true
+                    }
+                }
+            }
+        }
+        b.removeLast(n - k)
+        s.removeLast(n - k)
+        g.removeLast(n - k)
+        bytes = b
+        originStart = s
+        originEnd = s.map { $0 &+ 1 }
+        gapBefore = g
+    }
+
+    /// The ASCII smuggled in tag characters (U+E0020–E007E encode ASCII 0x20–0x7E), folded as
+    /// above; any other scalar is a separator.
+    public init(tagPayloadOf text: UnsafeBufferPointer<UInt8>) {
+        var gap = true
+        var i = 0
+        let n = text.count
+        while i < n {
+            let (scalar, length) = UTF8Scalar.decode(text, i)
+            let end = i + length
+            if scalar >= 0xE0020 && scalar <= 0xE007E {
+                gap = fold(ascii: UInt8(scalar - 0xE0000), from: i, to: end, gap: gap)
+            } else {
+                gap = true
+            }
+            i = end
+        }
+        gapBefore.append(true)
+    }
+
     public init(_ string: String) {
         var s = string
         self = s.withUTF8 { NormalizedText($0) }
+    }
+
+    private mutating func reserve(_ n: Int) {
+        bytes.reserveCapacity(n)
+        originStart.reserveCapacity(n)
+        originEnd.reserveCapacity(n)
+        gapBefore.reserveCapacity(n + 1)
     }
 
     /// The original byte range behind the folded range `range`.
@@ -71,9 +151,18 @@ public struct NormalizedText: Sendable {
         gapBefore[range.lowerBound] && gapBefore[range.upperBound]
     }
 
+    /// An invisible scalar at `from..<to`: nothing to match, but a match ending on the
+    /// character before it covers it (redaction then leaves no orphan behind).
+    @inline(__always)
+    private mutating func extendLast(from: Int, to: Int) {
+        if let last = originEnd.last, Int(last) == from { originEnd[originEnd.count - 1] = Int32(truncatingIfNeeded: to) }
+    }
+
     /// Folds one ASCII character; returns the new `gap` state.
+    @inline(__always)
     private mutating func fold(ascii c: UInt8, from: Int, to: Int, gap: Bool) -> Bool {
-        guard let folded = Self.asciiFold[Int(c)] else { return true }
+        let folded = Self.asciiFold[Int(c & 0x7F)]
+        guard folded != 0 else { return true }
         append(folded, from: from, to: to, gap: gap)
         return false
     }
@@ -86,9 +175,9 @@ public struct NormalizedText: Sendable {
         gapBefore.append(gap)
     }
 
-    /// ASCII → folded character, nil for separators (whitespace, punctuation, controls).
-    static let asciiFold: [UInt8?] = {
-        var t = [UInt8?](repeating: nil, count: 128)
+    /// ASCII → folded character, 0 for separators (whitespace, punctuation, controls).
+    static let asciiFold: [UInt8] = {
+        var t = [UInt8](repeating: 0, count: 128)
         for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = c }
         for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = c | 0x20 }
         for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = c }
@@ -98,32 +187,8 @@ public struct NormalizedText: Sendable {
         return t
     }()
 
-    static func isInvisible(_ s: UInt32) -> Bool {
-        s == 0x200B || s == 0x200C || s == 0x200D || s == 0x2060 || s == 0xFEFF || s == 0x00AD
-    }
-
     static func isSpace(_ s: UInt32) -> Bool {
-        s == 0x00A0 || (s >= 0x2000 && s <= 0x200A) || s == 0x202F || s == 0x205F || s == 0x3000 || s == 0x2028 || s == 0x2029
+        UTF8Scalar.isHorizontalSpace(s) || s == 0x2028 || s == 0x2029 || s == 0x85
             || (s >= 0x2010 && s <= 0x2027) || (s >= 0x3001 && s <= 0x3003)
-    }
-
-    /// Decodes one scalar; invalid sequences yield U+FFFD over one byte.
-    static func decode(_ text: UnsafeBufferPointer<UInt8>, _ i: Int) -> (UInt32, Int) {
-        let lead = text[i]
-        let length: Int
-        var scalar: UInt32
-        switch lead {
-        case 0xC2...0xDF: length = 2; scalar = UInt32(lead & 0x1F)
-        case 0xE0...0xEF: length = 3; scalar = UInt32(lead & 0x0F)
-        case 0xF0...0xF4: length = 4; scalar = UInt32(lead & 0x07)
-        default: return (0xFFFD, 1)
-        }
-        guard i + length <= text.count else { return (0xFFFD, 1) }
-        for k in 1..<length {
-            let c = text[i + k]
-            guard c & 0xC0 == 0x80 else { return (0xFFFD, 1) }
-            scalar = scalar << 6 | UInt32(c & 0x3F)
-        }
-        return (scalar, length)
     }
 }

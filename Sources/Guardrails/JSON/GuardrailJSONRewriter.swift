@@ -37,7 +37,13 @@ public enum GuardrailJSONRewriter {
         var findings: [GuardrailFinding] = []
         var verdict = GuardrailAction.allow
         var replacements: [(Range<Int>, [UInt8])] = []
-        for field in document.textFields(in: body) {
+        // Document order, each literal once: the splice below needs disjoint ranges.
+        var fields: [Range<Int>] = []
+        for field in document.textFields(in: body).sorted(by: { $0.lowerBound < $1.lowerBound })
+            where fields.last.map({ field.lowerBound >= $0.upperBound }) ?? true {
+            fields.append(field)
+        }
+        for field in fields {
             let raw = field.lowerBound + 1..<field.upperBound - 1
             var hasEscape = false
             for i in raw where body[i] == UInt8(ascii: "\\") {
@@ -67,8 +73,6 @@ public enum GuardrailJSONRewriter {
         guard verdict == .redact, !replacements.isEmpty else {
             return Result(findings: findings, verdict: verdict, body: nil, replacements: [])
         }
-        // `system` may follow `messages` in the document; splicing needs document order.
-        replacements.sort { $0.0.lowerBound < $1.0.lowerBound }
         let rewritten = JSONWriter.replacing(body, replacements)
         return Result(findings: findings, verdict: verdict, body: rewritten,
                       replacements: replacements.map { (range: $0.0, newLength: $0.1.count) })

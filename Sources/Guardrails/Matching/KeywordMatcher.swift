@@ -23,7 +23,8 @@ public struct KeywordMatcher: Sendable {
 
     /// Builds the automaton. Empty patterns are ignored; duplicates report the first index.
     public init<S: Sequence>(_ patterns: S) where S.Element == [UInt8] {
-        let lowered = patterns.map { $0.map(Self.lower) }
+        // Patterns fold like the text they are matched against (`FoldedText`).
+        let lowered = patterns.map { FoldedText.fold($0).map(Self.lower) }
         self.patterns = lowered
         var classOf = [UInt8](repeating: 0, count: 256)
         var next: UInt8 = 1
@@ -119,6 +120,41 @@ public struct KeywordMatcher: Sendable {
                 }
             }
         }
+    }
+
+    /// Like `forEachMatch`, but reports at most one match per end offset (the longest that
+    /// passes the `wholeWord` test) and folds a match that overlaps the previous reported one
+    /// into it, so `body` sees disjoint ranges in order. What a check needs to block or redact:
+    /// a deeply overlapping blocklist (`a`, `aa`, `aaa`, …) over `aaaa…` costs one report per
+    /// run instead of one per pattern per byte.
+    public func forEachDisjointMatch(in bytes: UnsafeBufferPointer<UInt8>, wholeWord: Bool, _ body: (Match) -> Void) {
+        guard stateCount > 1 else { return }
+        var pending: Match?
+        delta.withUnsafeBufferPointer { delta in
+            classOf.withUnsafeBufferPointer { classOf in
+                var state = 0
+                for i in 0..<bytes.count {
+                    state = Int(delta[state * classCount + Int(classOf[Int(bytes[i])])])
+                    var out = outputPattern[state] >= 0 ? state : Int(outputLink[state])
+                    while out >= 0 {
+                        let p = Int(outputPattern[out])
+                        let start = i + 1 - patterns[p].count
+                        if !wholeWord || Self.isBoundary(bytes, start, i + 1) {
+                            if var current = pending, start < current.range.upperBound {
+                                current.range = min(start, current.range.lowerBound)..<(i + 1)
+                                pending = current
+                            } else {
+                                if let current = pending { body(current) }
+                                pending = Match(pattern: p, range: start..<(i + 1))
+                            }
+                            break
+                        }
+                        out = Int(outputLink[out])
+                    }
+                }
+            }
+        }
+        if let current = pending { body(current) }
     }
 
     /// Every match, collected (convenience for tests and small inputs).

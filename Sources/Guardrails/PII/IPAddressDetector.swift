@@ -3,13 +3,22 @@
 /// times (`12:30:45`) and MAC addresses do not qualify.
 enum IPAddressDetector {
     static func scan(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
-        let before = out.count
-        scanV6(text, into: &out)
-        let v6 = out[before...].map { $0 }
+        var v6: [Range<Int>] = []
+        scanV6(text, into: &v6)
         var v4: [Range<Int>] = []
         scanV4(text, into: &v4)
-        // A v4 tail inside a v6 address is already covered.
-        for r in v4 where !v6.contains(where: { $0.contains(r.lowerBound) }) { out.append(r) }
+        // Both lists are sorted; merge them, dropping a v4 tail inside a v6 address (already
+        // covered). A merge, not a search per address: many addresses stay linear.
+        var k = 0
+        for r in v4 {
+            while k < v6.count, v6[k].upperBound <= r.lowerBound {
+                out.append(v6[k])
+                k += 1
+            }
+            if k < v6.count, v6[k].contains(r.lowerBound) { continue }
+            out.append(r)
+        }
+        out.append(contentsOf: v6[k...])
     }
 
     static func scanV4(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {

@@ -35,7 +35,7 @@ public enum PIIDetector: String, Codable, Sendable, CaseIterable {
     /// hold-back window); nil for detectors whose matches are unbounded (PEM blocks).
     public var maxMatchLength: Int? {
         switch self {
-        case .creditCard: return 19 + 18          // digits + one separator between each
+        case .creditCard: return CreditCardDetector.maxMatchBytes
         case .usSSN: return 11
         case .email: return 254
         case .phone: return 32

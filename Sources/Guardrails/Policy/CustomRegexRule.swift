@@ -43,6 +43,9 @@ public struct CustomRegexRule: @unchecked Sendable {
         return run.count >= 2 ? run : nil
     }
 
+    /// Longest match a literal-anchored rule reports (bytes from the literal).
+    public static let maxMatchBytes = 4096
+
     /// Redaction label: the rule's name upper-cased, non-alphanumerics as `_`.
     public var redactionType: String {
         String(name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
@@ -61,7 +64,13 @@ public struct CustomRegexRule: @unchecked Sendable {
                     continue
                 }
                 let start = utf8.index(utf8.startIndex, offsetBy: i)
-                if let match = string[start...].prefixMatch(of: regex), !match.range.isEmpty {
+                // Each attempt sees at most `maxMatchBytes` (cut on a scalar boundary): a
+                // pattern like `TCK-.*` must not run to the end of the text from every
+                // candidate, which would make many candidates quadratic.
+                var limit = min(text.count, i + Self.maxMatchBytes)
+                while limit < text.count, limit > i, text[limit] & 0xC0 == 0x80 { limit -= 1 }
+                let end = utf8.index(utf8.startIndex, offsetBy: limit)
+                if let match = string[start..<end].prefixMatch(of: regex), !match.range.isEmpty {
                     let upper = utf8.distance(from: utf8.startIndex, to: match.range.upperBound)
                     out.append(i..<upper)
                     i = upper

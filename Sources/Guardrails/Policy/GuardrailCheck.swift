@@ -2,7 +2,7 @@
 public struct GuardrailCheck: Sendable {
     /// What the check looks for.
     public enum Kind: Sendable {
-        /// A phrase blocklist (ASCII case-insensitive).
+        /// A phrase blocklist (case-insensitive, on `FoldedText` when the text is not ASCII).
         case keywords(KeywordMatcher, wholeWord: Bool)
         /// Built-in PII and secret detectors.
         case pii([PIIDetector])
@@ -31,7 +31,8 @@ public struct GuardrailCheck: Sendable {
     /// regexes). Sizes the streaming hold-back window.
     public var maxMatchLength: Int? {
         switch kind {
-        case .keywords(let m, _): return m.patterns.map(\.count).max() ?? 0
+        // A folded byte can stand for a 4-byte scalar plus invisible characters and marks.
+        case .keywords(let m, _): return (m.patterns.map(\.count).max() ?? 0) * 8
         case .pii(let detectors):
             var longest = 0
             for d in detectors {
@@ -56,7 +57,16 @@ public struct GuardrailCheck: Sendable {
         }
         switch kind {
         case .keywords(let matcher, let wholeWord):
-            matcher.forEachMatch(in: text, wholeWord: wholeWord) { ranges.append($0.range) }
+            if UnicodeFold.isASCII(text) {
+                matcher.forEachDisjointMatch(in: text, wholeWord: wholeWord) { ranges.append($0.range) }
+            } else {
+                // Accents, fullwidth, math letters, look-alikes and invisible characters fold
+                // away first; the ranges map back to what the user wrote.
+                let folded = FoldedText(text)
+                folded.bytes.withUnsafeBufferPointer { bytes in
+                    matcher.forEachDisjointMatch(in: bytes, wholeWord: wholeWord) { ranges.append(folded.originalRange($0.range)) }
+                }
+            }
             emit(rule: "keyword", type: "KEYWORD")
         case .pii(let detectors):
             for d in detectors {

@@ -82,7 +82,10 @@ public struct StreamGuard: Sendable {
         if !final {
             for f in result.findings.reversed() where f.range.lowerBound >= base {
                 let lo = f.range.lowerBound - base, hi = f.range.upperBound - base
-                if hi > cut && lo < cut { cut = lo }
+                // Hold a growing finding back only while it fits the window twice over: an
+                // unbounded one (a PEM block, a regex) is then released redacted piece by
+                // piece instead of being held, and rescanned, without limit.
+                if hi > cut && lo < cut && pending.count - lo <= 2 * window + Self.scanStride { cut = lo }
             }
             // Never split a UTF-8 sequence.
             while cut > 0, cut < pending.count, pending[cut] & 0xC0 == 0x80 { cut -= 1 }
@@ -92,11 +95,12 @@ public struct StreamGuard: Sendable {
         var spans: [Redactor.Span] = []
         var released: [GuardrailFinding] = []
         for f in result.findings where f.range.upperBound > base {
-            // A match that starts in already released text (only possible when it is longer
-            // than the window) is redacted from the start of what is still held.
+            // A match that starts in already released text, or that the cut goes through
+            // (only possible when it is longer than the window), is redacted over the part
+            // released now.
             let lo = max(0, f.range.lowerBound - base)
             let hi = min(cut, f.range.upperBound - base)
-            guard lo < hi, f.range.lowerBound < base || f.range.upperBound - base <= cut else { continue }
+            guard lo < hi else { continue }
             var g = f
             g.range = (lo + offset)..<(hi + offset)
             released.append(g)

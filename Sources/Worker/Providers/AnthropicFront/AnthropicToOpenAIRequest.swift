@@ -10,7 +10,8 @@ import TollgateCore
 /// `tool_choice`, `stop_sequences`, `metadata.user_id` map to their OpenAI forms. Prior-turn
 /// `thinking` blocks are left out of the history (no OpenAI equivalent exists and they carry no
 /// instruction); anything else without an equivalent (`top_k`, `thinking` enabled, server
-/// tools, documents) is refused with a 400 naming it.
+/// tools, PDF/image/URL documents) is refused with a 400 naming it; plain-text `document`
+/// blocks become text parts.
 enum AnthropicToOpenAIRequest {
     static let accepted: Set<String> = ["model", "messages", "system", "max_tokens", "stream", "temperature", "top_p",
                                         "stop_sequences", "tools", "tool_choice", "metadata"]
@@ -75,6 +76,13 @@ enum AnthropicToOpenAIRequest {
                             url = source["url"] as? String ?? ""
                         }
                         parts.append(["type": "image_url", "image_url": ["url": url]])
+                    case "document":
+                        switch documentText(block) {
+                        case .success(let text): parts.append(["type": "text", "text": text])
+                        case .failure(let reason):
+                            return .failure(.badRequest("\(path).content[\(k)]: \(reason) has no equivalent on this model's OpenAI-compatible backend; send the document as text or route the model to an Anthropic provider.",
+                                                        code: "unsupported_value", param: "\(path).content[\(k)]"))
+                        }
                     case "tool_result":
                         let text: String
                         switch block["content"] {
@@ -141,6 +149,48 @@ enum AnthropicToOpenAIRequest {
             if choice["disable_parallel_tool_use"] as? Bool == true { out["parallel_tool_calls"] = false }
         }
         return .success(out)
+    }
+
+    /// A document block's text for a text part: title, context and body, blank-line separated.
+    /// Plain-text sources (`text`, `content` lists of text blocks, base64 `text/plain`)
+    /// translate; PDFs, images and URLs fail with what they are.
+    static func documentText(_ block: [String: Any]) -> Result<String, DocumentError> {
+        let source = block["source"] as? [String: Any] ?? [:]
+        let type = source["type"] as? String ?? "?"
+        var body: String
+        switch type {
+        case "text":
+            body = source["data"] as? String ?? ""
+        case "content":
+            switch source["content"] {
+            case let s as String:
+                body = s
+            case let list as [[String: Any]]:
+                guard list.allSatisfy({ $0["type"] as? String == "text" }) else {
+                    return .failure(DocumentError(description: "a document whose content holds non-text blocks"))
+                }
+                body = list.compactMap { $0["text"] as? String }.joined(separator: "\n\n")
+            default:
+                body = ""
+            }
+        case "base64":
+            let media = source["media_type"] as? String ?? "?"
+            guard media.hasPrefix("text/"), let data = Data(base64Encoded: source["data"] as? String ?? ""),
+                  let text = String(data: data, encoding: .utf8) else {
+                return .failure(DocumentError(description: "a '\(media)' document"))
+            }
+            body = text
+        default:
+            return .failure(DocumentError(description: "a document with a '\(type)' source"))
+        }
+        let heading = [block["title"] as? String, block["context"] as? String].compactMap { $0 }.filter { !$0.isEmpty }
+        if !heading.isEmpty { body = (heading + [body]).joined(separator: "\n\n") }
+        return .success(body)
+    }
+
+    /// Why a document block cannot be translated (part of the 400's message).
+    struct DocumentError: Error, CustomStringConvertible {
+        var description: String
     }
 
     static func unsupported(_ path: String, _ type: String?) -> GatewayError {
