@@ -1,7 +1,7 @@
 # Tollgate — the two commands of the README contract:
 #   make run    build (release) and start the gateway on examples/quickstart.yaml with the built-in mock provider
 #   make test   install what is missing and run every test
-# and `make bench` for the perf harness (never part of `make test`).
+# and `make bench` for the perf harness and `make fuzz` for the libFuzzer targets (never part of `make test`).
 
 SWIFT      ?= swift
 CONFIG     ?= examples/quickstart.yaml
@@ -21,12 +21,13 @@ POSTGRES   = pg_ctlcluster:postgresql
 TEST_DEPS  = curl:curl python3:python3 openssl:openssl redis-server:redis-server $(POSTGRES) $(MODSEC_DEV) $(HIREDIS_DEV) $(CRS_RULES)
 BENCH_DEPS = wrk:wrk nginx:nginx-light curl:curl redis-server:redis-server $(MODSEC_DEV) $(HIREDIS_DEV)
 
-.PHONY: run test bench build build-debug deps-run deps-test deps-bench check-swift clean help
+.PHONY: run test bench fuzz build build-debug deps-run deps-test deps-bench check-swift clean help
 
 help:
 	@echo "make run    - build release and start Tollgate on $(CONFIG) (mock provider, no API key needed)"
 	@echo "make test   - install missing packages and run every test"
 	@echo "make bench  - benchmark Tollgate against nginx on the mock provider (perf/)"
+	@echo "make fuzz   - build the libFuzzer targets (ASan) and run each for FUZZ_SECONDS (default 60)"
 
 check-swift:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "error: the Swift toolchain (6.2+) is not on PATH; install it from swift.org and retry" >&2; exit 1; }
@@ -68,5 +69,11 @@ test: deps-test build-debug
 bench: deps-bench build
 	@TOLLGATE_BIN=$(RELEASE_BIN) perf/bench.sh
 
+# libFuzzer targets (Fuzz/, docs/fuzzing.md) in their own scratch path (.build-fuzz). libFuzzer
+# and ASan come with the Swift toolchain; the build needs the same system libraries as `run`.
+# FUZZ_SECONDS, FUZZ_TARGETS and FUZZ_FLAGS are passed through to scripts/fuzz.sh.
+fuzz: deps-run check-swift
+	@SWIFT=$(SWIFT) scripts/fuzz.sh
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -1,4 +1,5 @@
 // swift-tools-version:6.2
+import Foundation
 import PackageDescription
 
 /// Tollgate: an AI gateway. One executable (`tollgate`) with subcommands; each process role
@@ -181,3 +182,26 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (Fuzz/, docs/fuzzing.md), only when TOLLGATE_FUZZ=1: `make fuzz` builds them
+// with -sanitize=fuzzer,address into .build-fuzz, so the normal build and `make test` never
+// compile them. Each is an executable whose `LLVMFuzzerTestOneInput` is driven by libFuzzer
+// (`LLVMFuzzerRunDriver`, from its main.swift: SwiftPM gives every executable its own main).
+if ProcessInfo.processInfo.environment["TOLLGATE_FUZZ"] == "1" {
+    package.targets.append(.target(name: "CLibFuzzer", path: "Fuzz/Sources/CLibFuzzer"))
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["CLibFuzzer", "TollgateCore"], path: "Fuzz/Sources/FuzzSupport"))
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-json", ["TollgateCore"]),
+        ("fuzz-sse", ["Worker"]),
+        ("fuzz-eventstream", ["TollgateCore"]),
+        ("fuzz-requests", ["Worker", "Guardrails"]),
+        ("fuzz-responses", ["Worker", "Guardrails"]),
+        ("fuzz-guardrails", ["Guardrails"]),
+        ("fuzz-snapshot", ["Config", "Worker", .product(name: "Crypto", package: "swift-crypto")]),
+    ]
+    for t in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: t.name, dependencies: t.dependencies + ["FuzzSupport", "TollgateCore"],
+            path: "Fuzz/Sources/\(t.name)"))
+    }
+}

@@ -32,29 +32,66 @@ public struct EventStreamDecoder: Sendable {
 
     public let maxMessageBytes: Int
     private var buffer: [UInt8] = []
+    /// The first protocol error; the stream cannot be resynchronised after it.
+    private var failed: DecodeError?
 
     public init(maxMessageBytes: Int = EventStreamDecoder.defaultMaxMessageBytes) {
         self.maxMessageBytes = min(max(16, maxMessageBytes), Self.formatMaxMessageBytes)
     }
 
-    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(DecodeError) -> [Message] {
+    /// What one read decoded: the complete messages, in order, and the protocol error that
+    /// ended the stream, if a frame after them was corrupt.
+    public struct Decoded: Equatable, Sendable {
+        public var messages: [Message]
+        public var error: DecodeError?
+    }
+
+    /// Decodes the complete frames `bytes` finish. Messages before a corrupt frame are kept
+    /// (the upstream did send them), so what is decoded does not depend on how the stream was
+    /// cut into reads; after an error every later call reports it again and decodes nothing.
+    public mutating func decode(_ bytes: some Sequence<UInt8>) -> Decoded {
+        if let failed { return Decoded(messages: [], error: failed) }
         buffer.append(contentsOf: bytes)
         var out: [Message] = []
         var offset = 0
-        while buffer.count - offset >= 12 {
-            let total = Int(Self.u32(buffer, offset))
-            let headersLength = Int(Self.u32(buffer, offset + 4))
-            guard total >= 16, headersLength <= total - 16 else { throw .badLength(total) }
-            guard total <= maxMessageBytes else { throw .tooLarge(total, limit: maxMessageBytes) }
-            guard CRC32.checksum(buffer[offset..<(offset + 8)]) == Self.u32(buffer, offset + 8) else { throw .preludeChecksum }
-            guard buffer.count - offset >= total else { break }
-            guard CRC32.checksum(buffer[offset..<(offset + total - 4)]) == Self.u32(buffer, offset + total - 4) else { throw .messageChecksum }
-            let headers = try Self.headers(buffer[(offset + 12)..<(offset + 12 + headersLength)])
-            out.append(Message(headers: headers, payload: Array(buffer[(offset + 12 + headersLength)..<(offset + total - 4)])))
-            offset += total
+        var error: DecodeError?
+        do {
+            while buffer.count - offset >= 12 {
+                guard let message = try frame(at: offset) else { break }
+                out.append(message.message)
+                offset += message.length
+            }
+        } catch let e {
+            error = e
+            failed = e
         }
         if offset > 0 { buffer.removeFirst(offset) }
-        return out
+        return Decoded(messages: out, error: error)
+    }
+
+    /// `decode`, throwing the error instead; the messages decoded before it in the same read
+    /// are lost with it, so stream translators should use `decode`.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(DecodeError) -> [Message] {
+        let decoded = decode(bytes)
+        if let error = decoded.error { throw error }
+        return decoded.messages
+    }
+
+    /// The bytes of an incomplete frame held for the next read: non-zero when the stream
+    /// ends means the upstream cut it mid-frame.
+    public var pendingByteCount: Int { buffer.count }
+
+    /// The frame at `offset`, or nil when it is not complete yet.
+    private func frame(at offset: Int) throws(DecodeError) -> (message: Message, length: Int)? {
+        let total = Int(Self.u32(buffer, offset))
+        let headersLength = Int(Self.u32(buffer, offset + 4))
+        guard total >= 16, headersLength <= total - 16 else { throw .badLength(total) }
+        guard total <= maxMessageBytes else { throw .tooLarge(total, limit: maxMessageBytes) }
+        guard CRC32.checksum(buffer[offset..<(offset + 8)]) == Self.u32(buffer, offset + 8) else { throw .preludeChecksum }
+        guard buffer.count - offset >= total else { return nil }
+        guard CRC32.checksum(buffer[offset..<(offset + total - 4)]) == Self.u32(buffer, offset + total - 4) else { throw .messageChecksum }
+        let headers = try Self.headers(buffer[(offset + 12)..<(offset + 12 + headersLength)])
+        return (Message(headers: headers, payload: Array(buffer[(offset + 12 + headersLength)..<(offset + total - 4)])), total)
     }
 
     static func headers(_ bytes: ArraySlice<UInt8>) throws(DecodeError) -> [String: String] {

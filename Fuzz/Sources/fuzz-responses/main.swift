@@ -1,0 +1,4 @@
+import Glibc
+import FuzzSupport
+
+exit(runLibFuzzer(fuzzResponses))
