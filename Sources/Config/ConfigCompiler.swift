@@ -85,6 +85,8 @@ struct ConfigCompiler {
         ("upstream_idle_timeout_ms", \.upstreamIdleTimeoutMs, .milliseconds),
         ("max_connections_per_worker", \.maxConnectionsPerWorker, .count),
         ("upstream_max_idle_connections", \.upstreamMaxIdleConnections, .count),
+        ("max_upstream_connections_per_origin", \.maxUpstreamConnectionsPerOrigin, .count),
+        ("max_upstream_wait_queue", \.maxUpstreamWaitQueue, .count),
         ("shutdown_grace_ms", \.shutdownGraceMs, .milliseconds),
         ("max_retry_after_wait_ms", \.maxRetryAfterWaitMs, .milliseconds),
         ("max_response_collect_bytes", \.maxResponseCollectBytes, .bytes),
@@ -100,6 +102,8 @@ struct ConfigCompiler {
         "max_event_frame_bytes": (16 * 1024 * 1024, "16 MiB, the AWS event-stream format's ceiling"),
         "max_sse_line_bytes": (256 * 1024 * 1024, "256 MiB"),
         "max_refused_body_bytes": (64 * 1024 * 1024, "64 MiB"),
+        "max_upstream_connections_per_origin": (60_000, "60000 (a worker has fewer ephemeral ports per origin)"),
+        "max_upstream_wait_queue": (1_000_000, "1000000"),
     ]
 
     enum LimitUnit { case bytes, milliseconds, count }

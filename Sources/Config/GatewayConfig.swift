@@ -84,6 +84,13 @@ extension GatewayConfig {
         public var maxConnectionsPerWorker: Int = 10_000
         /// Idle keep-alive connections kept per upstream per event loop. Default 64.
         public var upstreamMaxIdleConnections: Int = 64
+        /// Connections (connecting, busy and idle) one worker opens at most to one upstream
+        /// origin; more requests wait for one. Default 512, at most 60000.
+        public var maxUpstreamConnectionsPerOrigin: Int = 512
+        /// Requests that may wait per origin for a connection once the origin is at
+        /// `maxUpstreamConnectionsPerOrigin` (for at most the connect timeout); more fail at once
+        /// with 503 (or the next backend). Default 1024, at most 1000000.
+        public var maxUpstreamWaitQueue: Int = 1024
         /// How long SIGTERM waits for in-flight requests (streams included). Default 30 s.
         public var shutdownGraceMs: Int = 30_000
         /// Longest `retry-after` the router will wait out within one request when nothing else

@@ -99,14 +99,16 @@ public enum WorkerMain {
                                    quotaTable: QuotaTable, snapshotPath: String, logger: Logger) -> WorkerContext {
         let store = ConfigStore(initial: initial, eventLoop: loop, controlBlock: controlBlock,
                                 snapshotPath: snapshotPath, logger: logger)
-        let pool = UpstreamPool(eventLoop: loop, maxIdlePerOrigin: initial.limits.upstreamMaxIdleConnections)
+        let pool = UpstreamPool(eventLoop: loop, maxIdlePerOrigin: initial.limits.upstreamMaxIdleConnections,
+                                maxConnectionsPerOrigin: initial.limits.maxUpstreamConnectionsPerOrigin,
+                                maxWaitQueue: initial.limits.maxUpstreamWaitQueue)
         let worker = WorkerContext(workerID: options.workerID, eventLoop: loop, configStore: store, pool: pool,
                                    controlBlock: controlBlock, logger: logger, accessLog: options.accessLog)
         worker.quotaTable = quotaTable
         worker.stats?.set(.activeConnections, 0)
         worker.stats?.set(.configGeneration, initial.generation)
         store.onSwap = { [unowned worker] old, new in
-            pool.maxIdlePerOrigin = new.limits.upstreamMaxIdleConnections
+            pool.update(limits: new.limits)
             worker.stats?.set(.configGeneration, new.generation)
             if new.source.quotas.tableSlots != quotaTable.capacity && old.source.quotas.tableSlots != new.source.quotas.tableSlots {
                 logger.warning("quotas.table_slots changes take effect after a restart of tollgate serve", metadata: ["slots": "\(quotaTable.capacity)"])

@@ -62,6 +62,16 @@ import Testing
         #expect(overflow.contains { $0.hasPrefix("limits.max_refused_body_bytes:") }, "\(overflow)")
     }
 
+    @Test func upstreamPoolLimitsHaveDefaultsAndBounds() throws {
+        let defaults = try load(Self.yaml())
+        #expect(defaults.limits.maxUpstreamConnectionsPerOrigin == 512 && defaults.limits.maxUpstreamWaitQueue == 1024)
+        let set = try load(Self.yaml(limits: "limits: {max_upstream_connections_per_origin: 8, max_upstream_wait_queue: 3}"))
+        #expect(set.limits.maxUpstreamConnectionsPerOrigin == 8 && set.limits.maxUpstreamWaitQueue == 3)
+        let bad = messages(Self.yaml(limits: "limits: {max_upstream_connections_per_origin: 70000, max_upstream_wait_queue: 0}"))
+        #expect(bad.contains { $0.hasPrefix("limits.max_upstream_connections_per_origin:") && $0.contains("60000") }, "\(bad)")
+        #expect(bad.contains { $0.hasPrefix("limits.max_upstream_wait_queue:") && $0.contains("greater than zero") }, "\(bad)")
+    }
+
     @Test func adminListenerIsLoopbackByDefaultAndValidated() throws {
         let config = try load(Self.yaml(admin: "admin: {port: 9902}"))
         #expect(config.admin == GatewayConfig.Listener(address: "127.0.0.1", port: 9902))

@@ -26,6 +26,9 @@ public struct FallbackStateMachine: Sendable {
         case timeout(TimeoutPhase)
         /// Not called: the backend's provider is over its own budget (`providers[].budget`).
         case overBudget(String)
+        /// Not called: the gateway's own connection pool for the origin is saturated
+        /// (`limits.max_upstream_connections_per_origin` and `max_upstream_wait_queue`).
+        case poolSaturated(String)
 
         public enum TimeoutPhase: String, Sendable, Equatable {
             case connect
@@ -35,6 +38,7 @@ public struct FallbackStateMachine: Sendable {
         var isCapacity: Bool {
             if case .status(let code, _) = self { return code == 429 || code == 503 }
             if case .overBudget = self { return true }
+            if case .poolSaturated = self { return true }
             return false
         }
 
@@ -56,6 +60,7 @@ public struct FallbackStateMachine: Sendable {
             case .connectionReset: return "connection reset before a response"
             case .overBudget(let limit): return "skipped: the provider's budget is exhausted (\(limit))"
             case .timeout(let phase): return "\(phase.rawValue) timeout"
+            case .poolSaturated(let why): return "not called: \(why)"
             }
         }
     }

@@ -192,6 +192,12 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                     let failure: FallbackStateMachine.Failure
                     if case ChannelError.connectTimeout = error {
                         failure = .timeout(.connect)
+                    } else if let pool = error as? UpstreamPoolError {
+                        switch pool.kind {
+                        case .waitTimedOut: failure = .timeout(.connect)
+                        case .waitQueueFull, .shutDown: failure = .poolSaturated(pool.description)
+                        case .connectFailed: failure = .connectFailed(pool.description)
+                        }
                     } else {
                         failure = .connectFailed(Self.describe(error))
                     }

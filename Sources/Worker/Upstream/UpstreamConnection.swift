@@ -12,15 +12,18 @@ import NIOHTTP1
 final class UpstreamConnection: @unchecked Sendable {
     let channel: Channel
     let origin: String
+    /// The pool state machine's id for this connection.
+    let id: Int
     fileprivate(set) var handler: UpstreamClientHandler!
     /// True once the connection carried a full response and may be pooled again.
     var reusable = false
     /// Requests this connection has carried (for the stale-connection retry rule).
     var useCount = 0
 
-    init(channel: Channel, origin: String) {
+    init(channel: Channel, origin: String, id: Int) {
         self.channel = channel
         self.origin = origin
+        self.id = id
     }
 
     var isActive: Bool { channel.isActive }
