@@ -86,6 +86,17 @@ import Testing
         #expect(e.retryAfterSeconds == 2)
     }
 
+    @Test func saturatedConnectionPoolCountsAsCapacity() {
+        var m = Machine(plan: FallbackPlan(priorities: [[1], [1]], maxAttempts: 5), seed: 1)
+        _ = m.next(); m.attemptFailed(.poolSaturated("limits.max_upstream_wait_queue"))
+        #expect(m.next() == .attempt(ref(1, 0)), "a saturated pool moves on to the next backend")
+        m.attemptFailed(.status(503, retryAfterMs: nil))
+        guard case .exhausted(let e) = m.next() else { Issue.record("expected exhaustion"); return }
+        #expect(e.status == 503)
+        #expect(e.retryAfterSeconds == nil)
+        #expect(Machine.Failure.poolSaturated("x").summary == "not called: x")
+    }
+
     @Test func lastFailureTimeoutIs504() {
         var m = Machine(plan: FallbackPlan(priorities: [[1], [1]], maxAttempts: 5), seed: 1)
         _ = m.next(); m.attemptFailed(.status(500, retryAfterMs: nil))

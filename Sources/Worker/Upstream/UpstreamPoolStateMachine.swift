@@ -147,7 +147,7 @@ struct UpstreamPoolStateMachine {
         return withOrigin(origin) { o, machine in
             if !fresh, let last = o.idle.popLast() {
                 o.leased += 1
-                machine.connections[last.id]?.state = .leased
+                machine.setState(last.id, .leased)
                 return .leaseIdle(last.id)
             }
             let atCap = o.total >= machine.configuration.maxConnectionsPerOrigin
@@ -184,7 +184,7 @@ struct UpstreamPoolStateMachine {
             if let waiter = o.waiters.popFirst() {
                 machine.waiterOrigins[waiter] = nil
                 o.leased += 1
-                machine.connections[id]?.state = .leased
+                machine.setState(id, .leased)
                 return Action(request: .handOver(id, to: waiter, reused: false), connection: .none)
             }
             return Action(request: .none, connection: machine.park(id, &o, now: now))
@@ -323,6 +323,14 @@ struct UpstreamPoolStateMachine {
         return result
     }
 
+    /// Get-then-set instead of `connections[id]?.state = …`: the dictionary's `_modify`
+    /// coroutine is not inlined here and would heap-allocate its frame on every lease.
+    private mutating func setState(_ id: ConnectionID, _ state: ConnectionState) {
+        guard var c = connections[id] else { return }
+        c.state = state
+        connections[id] = c
+    }
+
     private mutating func makeWaiter(_ origin: String) -> WaiterID {
         let id = nextWaiterID
         nextWaiterID &+= 1
@@ -340,7 +348,7 @@ struct UpstreamPoolStateMachine {
 
     private mutating func park(_ id: ConnectionID, _ o: inout Origin, now: UInt64) -> ConnectionAction {
         o.idle.append(IdleConnection(id: id, since: now))
-        connections[id]?.state = .idle
+        setState(id, .idle)
         guard !idleTimerArmed else { return .park(id, scheduleIdleTimerAt: nil) }
         idleTimerArmed = true
         return .park(id, scheduleIdleTimerAt: now &+ configuration.idleTimeoutNanos)
