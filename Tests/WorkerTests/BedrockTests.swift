@@ -109,4 +109,27 @@ import TollgateCore
         #expect(String(decoding: err, as: UTF8.self).contains("throttlingException: slow down"))
         #expect(broken.finishStream().isEmpty)
     }
+
+    /// A corrupt frame after a good one in the same read: the good one's text still reaches the
+    /// client, before the error event, exactly as when the two arrive in separate reads.
+    @Test func contentBeforeACorruptFrameIsRelayedWhateverTheReads() {
+        let good = EventStreamDecoder.encode(headers: [(":event-type", "contentBlockDelta"), (":message-type", "event")],
+                                             payload: Array(#"{"contentBlockIndex":0,"delta":{"text":"Hey"}}"#.utf8))
+        var corrupt = EventStreamDecoder.encode(headers: [(":event-type", "metadata"), (":message-type", "event")],
+                                                payload: Array(#"{"usage":{"inputTokens":5}}"#.utf8))
+        corrupt[corrupt.count - 6] ^= 0x01
+        let once = BedrockResponseTranslator(publicModel: "bm", includeUsage: false, price: nil)
+        let whole = String(decoding: once.translateChunk(ByteBuffer(bytes: good + corrupt)), as: UTF8.self)
+        let twice = BedrockResponseTranslator(publicModel: "bm", includeUsage: false, price: nil)
+        let split = String(decoding: twice.translateChunk(ByteBuffer(bytes: good)) + twice.translateChunk(ByteBuffer(bytes: corrupt)), as: UTF8.self)
+        for out in [whole, split] {
+            guard let text = out.range(of: "\"content\":\"Hey\""), let error = out.range(of: "upstream_stream_error") else {
+                Issue.record("expected the text and then the error event: \(out)")
+                continue
+            }
+            #expect(text.upperBound <= error.lowerBound)
+            #expect(out.components(separatedBy: "data: ").count == 3, "one content chunk and one error event: \(out)")
+        }
+        #expect(once.finishStream().isEmpty, "the stream is over after the error")
+    }
 }

@@ -74,22 +74,11 @@ final class BedrockResponseTranslator: ResponseTranslator {
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         guard !done else { return [] }
-        let messages: [EventStreamDecoder.Message]
-        do {
-            messages = try decoder.feed(buffer.readableBytesView)
-        } catch {
-            done = true
-            let reason: String
-            if case .tooLarge(let size, let limit) = error {
-                reason = "an upstream event-stream frame of \(size) bytes exceeds \(limit) (limits.max_event_frame_bytes)"
-            } else {
-                reason = "the upstream event stream is corrupt (\(error))"
-            }
-            streamFailure = reason
-            return errorEvent(reason)
-        }
+        // The messages before a corrupt or oversized frame are relayed, then the error event:
+        // what the client gets does not depend on how the upstream's bytes were cut into reads.
+        let decoded = decoder.decode(buffer.readableBytesView)
         var out: [UInt8] = []
-        for message in messages {
+        for message in decoded.messages {
             if message.headers[":message-type"] == "exception" || message.headers[":message-type"] == "error" {
                 let payload = (try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]) ?? [:]
                 done = true
@@ -121,6 +110,17 @@ final class BedrockResponseTranslator: ResponseTranslator {
             default:
                 break
             }
+        }
+        if let error = decoded.error {
+            done = true
+            let reason: String
+            if case .tooLarge(let size, let limit) = error {
+                reason = "an upstream event-stream frame of \(size) bytes exceeds \(limit) (limits.max_event_frame_bytes)"
+            } else {
+                reason = "the upstream event stream is corrupt (\(error))"
+            }
+            streamFailure = reason
+            return out + errorEvent(reason)
         }
         return out
     }
