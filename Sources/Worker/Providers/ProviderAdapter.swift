@@ -138,12 +138,7 @@ extension ResponseTranslator {
 
     /// The error event that ends a stream of `front` the gateway cannot translate further.
     static func streamErrorEvent(_ reason: String, front: APIFront) -> [UInt8] {
-        let e = GatewayError(status: 502, type: "server_error", code: "upstream_stream_invalid",
-                             message: "The upstream stream could not be read: \(reason). The response is incomplete.")
-        switch front {
-        case .openAI: return Array(("data: " + e.openAIBody + "\n\n").utf8)
-        case .anthropic: return Array(("event: error\ndata: " + e.anthropicBody + "\n\n").utf8)
-        }
+        SSEStreamReader.errorEvent(reason, front: front)
     }
 
     func relayChunk(_ buffer: ByteBuffer) -> ByteBuffer {

@@ -15,8 +15,8 @@ import TollgateCore
 final class AnthropicResponseTranslator: ResponseTranslator {
     private let model: String
     private let price: GatewayConfig.ModelPrice?
-    private var parser: SSEParser
-    private(set) var streamFailure: String?
+    private var reader: SSEStreamReader
+    var streamFailure: String? { reader.failure }
     private var writer: OpenAIChunkWriter
     private var inputTokens = 0
     private var cachedTokens = 0
@@ -25,7 +25,7 @@ final class AnthropicResponseTranslator: ResponseTranslator {
     private var finished = false
 
     init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice? = nil, maxLineBytes: Int = SSEParser.defaultMaxLineBytes) {
-        self.parser = SSEParser(maxLineBytes: maxLineBytes)
+        self.reader = SSEStreamReader(maxLineBytes: maxLineBytes, front: .openAI)
         self.model = publicModel
         self.price = price
         self.writer = OpenAIChunkWriter(id: "chatcmpl-anthropic", model: publicModel, includeUsage: includeUsage)
@@ -99,10 +99,10 @@ final class AnthropicResponseTranslator: ResponseTranslator {
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
-        for event in events(buffer) {
+        for event in reader.events(buffer) {
             out += translate(event)
         }
-        return out + takeFailureEvent()
+        return out + reader.takeFailureEvent()
     }
 
     func finishStream() -> [UInt8] {
@@ -177,28 +177,5 @@ final class AnthropicResponseTranslator: ResponseTranslator {
         case "refusal": return "content_filter"
         default: return "stop"
         }
-    }
-
-    /// The complete events in `buffer`; when the upstream breaks the stream, none, and the
-    /// failure is recorded for the exchange (the caller's output gets the error event).
-    private func events(_ buffer: ByteBuffer) -> [SSEParser.Event] {
-        do {
-            return try parser.feed(buffer.readableBytesView)
-        } catch {
-            if streamFailure == nil {
-                streamFailure = error.description
-                pendingFailureEvent = Self.streamErrorEvent(error.description, front: .openAI)
-            }
-            return []
-        }
-    }
-
-    /// The error event of a failure not yet handed out.
-    private var pendingFailureEvent: [UInt8] = []
-
-    /// Takes the pending failure event (once).
-    private func takeFailureEvent() -> [UInt8] {
-        defer { pendingFailureEvent = [] }
-        return pendingFailureEvent
     }
 }

@@ -14,8 +14,8 @@ import TollgateCore
 final class OpenAIToAnthropicResponse: ResponseTranslator {
     private let model: String
     private let price: GatewayConfig.ModelPrice?
-    private var parser: SSEParser
-    private(set) var streamFailure: String?
+    private var reader: SSEStreamReader
+    var streamFailure: String? { reader.failure }
     private(set) var usage: Usage?
     private var started = false
     private var finished = false
@@ -31,7 +31,7 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
     }
 
     init(publicModel: String, price: GatewayConfig.ModelPrice?, maxLineBytes: Int = SSEParser.defaultMaxLineBytes) {
-        self.parser = SSEParser(maxLineBytes: maxLineBytes)
+        self.reader = SSEStreamReader(maxLineBytes: maxLineBytes, front: .anthropic)
         self.model = publicModel
         self.price = price
     }
@@ -90,7 +90,7 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
-        for event in events(buffer) {
+        for event in reader.events(buffer) {
             if event.isDone {
                 out += finish()
                 continue
@@ -144,7 +144,7 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
                 out += closeBlock()
             }
         }
-        return out + takeFailureEvent()
+        return out + reader.takeFailureEvent()
     }
 
     func finishStream() -> [UInt8] {
@@ -181,28 +181,5 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
 
     static func event(_ name: String, _ json: String) -> [UInt8] {
         Array("event: \(name)\ndata: \(json)\n\n".utf8)
-    }
-
-    /// The complete events in `buffer`; when the upstream breaks the stream, none, and the
-    /// failure is recorded for the exchange (the caller's output gets the error event).
-    private func events(_ buffer: ByteBuffer) -> [SSEParser.Event] {
-        do {
-            return try parser.feed(buffer.readableBytesView)
-        } catch {
-            if streamFailure == nil {
-                streamFailure = error.description
-                pendingFailureEvent = Self.streamErrorEvent(error.description, front: .anthropic)
-            }
-            return []
-        }
-    }
-
-    /// The error event of a failure not yet handed out.
-    private var pendingFailureEvent: [UInt8] = []
-
-    /// Takes the pending failure event (once).
-    private func takeFailureEvent() -> [UInt8] {
-        defer { pendingFailureEvent = [] }
-        return pendingFailureEvent
     }
 }

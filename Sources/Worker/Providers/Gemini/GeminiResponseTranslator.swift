@@ -12,8 +12,8 @@ import TollgateCore
 final class GeminiResponseTranslator: ResponseTranslator {
     private let model: String
     private let price: GatewayConfig.ModelPrice?
-    private var parser: SSEParser
-    private(set) var streamFailure: String?
+    private var reader: SSEStreamReader
+    var streamFailure: String? { reader.failure }
     /// The latest `usageMetadata` (every chunk of a stream carries the counts so far).
     private var latestUsage: Usage?
     /// Whether the response is complete (a whole body, or a stream's `finishReason`): before
@@ -26,7 +26,7 @@ final class GeminiResponseTranslator: ResponseTranslator {
     private var errored = false
 
     init(publicModel: String, includeUsage: Bool, price: GatewayConfig.ModelPrice?, maxLineBytes: Int = SSEParser.defaultMaxLineBytes) {
-        self.parser = SSEParser(maxLineBytes: maxLineBytes)
+        self.reader = SSEStreamReader(maxLineBytes: maxLineBytes, front: .openAI)
         self.model = publicModel
         self.price = price
         self.writer = OpenAIChunkWriter(id: "chatcmpl-gemini", model: publicModel, includeUsage: includeUsage)
@@ -86,7 +86,7 @@ final class GeminiResponseTranslator: ResponseTranslator {
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
-        for event in events(buffer) {
+        for event in reader.events(buffer) {
             guard let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any] else { continue }
             if let error = object["error"] as? [String: Any] {
                 errored = true
@@ -118,7 +118,7 @@ final class GeminiResponseTranslator: ResponseTranslator {
                 out += writer.chunk(delta: "{}", finish: finish)
             }
         }
-        return out + takeFailureEvent()
+        return out + reader.takeFailureEvent()
     }
 
     func finishStream() -> [UInt8] {
@@ -135,28 +135,5 @@ final class GeminiResponseTranslator: ResponseTranslator {
         let prompt = Usage.count(u["promptTokenCount"]) ?? 0
         let completion = Usage.sum(Usage.count(u["candidatesTokenCount"]) ?? 0, Usage.count(u["thoughtsTokenCount"]) ?? 0)
         latestUsage = Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: Usage.count(u["cachedContentTokenCount"]) ?? 0)
-    }
-
-    /// The complete events in `buffer`; when the upstream breaks the stream, none, and the
-    /// failure is recorded for the exchange (the caller's output gets the error event).
-    private func events(_ buffer: ByteBuffer) -> [SSEParser.Event] {
-        do {
-            return try parser.feed(buffer.readableBytesView)
-        } catch {
-            if streamFailure == nil {
-                streamFailure = error.description
-                pendingFailureEvent = Self.streamErrorEvent(error.description, front: .openAI)
-            }
-            return []
-        }
-    }
-
-    /// The error event of a failure not yet handed out.
-    private var pendingFailureEvent: [UInt8] = []
-
-    /// Takes the pending failure event (once).
-    private func takeFailureEvent() -> [UInt8] {
-        defer { pendingFailureEvent = [] }
-        return pendingFailureEvent
     }
 }

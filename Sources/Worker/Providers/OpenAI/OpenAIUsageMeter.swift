@@ -12,8 +12,8 @@ import TollgateCore
 final class OpenAIUsageMeter: ResponseTranslator {
     private let price: GatewayConfig.ModelPrice?
     private let forwardUsageChunk: Bool
-    private var parser: SSEParser
-    private(set) var streamFailure: String?
+    private var reader: SSEStreamReader
+    var streamFailure: String? { reader.failure }
     private(set) var usage: Usage?
 
     /// Bodies larger than this are relayed without usage rather than held in memory.
@@ -23,7 +23,7 @@ final class OpenAIUsageMeter: ResponseTranslator {
     var relaysWhenTooLarge: Bool { true }
 
     init(price: GatewayConfig.ModelPrice?, forwardUsageChunk: Bool, maxLineBytes: Int = SSEParser.defaultMaxLineBytes) {
-        self.parser = SSEParser(maxLineBytes: maxLineBytes)
+        self.reader = SSEStreamReader(maxLineBytes: maxLineBytes, front: .openAI)
         self.price = price
         self.forwardUsageChunk = forwardUsageChunk
     }
@@ -51,7 +51,7 @@ final class OpenAIUsageMeter: ResponseTranslator {
     /// Zero-copy for the common piece: complete events that carry no usage object and no
     /// `[DONE]` go out as the very buffer that came in.
     func relayChunk(_ buffer: ByteBuffer) -> ByteBuffer {
-        if parser.isAtBoundary {
+        if reader.isAtBoundary {
             let raw = buffer.withUnsafeReadableBytes { Self.rawPrefixLength($0) }
             if raw == buffer.readableBytes { return buffer }
             if raw > 0 {
@@ -76,7 +76,7 @@ final class OpenAIUsageMeter: ResponseTranslator {
     private func parsed(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(buffer.readableBytes + 16)
-        for event in events(buffer) {
+        for event in reader.events(buffer) {
             if event.isDone {
                 if let usage { out += usage.streamComment(price) }
                 out += Array("data: [DONE]\n\n".utf8)
@@ -101,7 +101,7 @@ final class OpenAIUsageMeter: ResponseTranslator {
             out.append(0x0A)
             out.append(0x0A)
         }
-        return out + takeFailureEvent()
+        return out + reader.takeFailureEvent()
     }
 
     func finishStream() -> [UInt8] { [] }
@@ -154,28 +154,5 @@ final class OpenAIUsageMeter: ResponseTranslator {
         let prompt = u.saturatingInt("prompt_tokens", in: raw) ?? 0
         let completion = u.saturatingInt("completion_tokens", in: raw) ?? 0
         return Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: cached)
-    }
-
-    /// The complete events in `buffer`; when the upstream breaks the stream, none, and the
-    /// failure is recorded for the exchange (the caller's output gets the error event).
-    private func events(_ buffer: ByteBuffer) -> [SSEParser.Event] {
-        do {
-            return try parser.feed(buffer.readableBytesView)
-        } catch {
-            if streamFailure == nil {
-                streamFailure = error.description
-                pendingFailureEvent = Self.streamErrorEvent(error.description, front: .openAI)
-            }
-            return []
-        }
-    }
-
-    /// The error event of a failure not yet handed out.
-    private var pendingFailureEvent: [UInt8] = []
-
-    /// Takes the pending failure event (once).
-    private func takeFailureEvent() -> [UInt8] {
-        defer { pendingFailureEvent = [] }
-        return pendingFailureEvent
     }
 }
