@@ -192,9 +192,9 @@ if ProcessInfo.processInfo.environment["TOLLGATE_FUZZ"] == "1" {
     package.targets.append(.target(name: "CLibFuzzer", path: "Fuzz/Sources/CLibFuzzer"))
     package.targets.append(.target(name: "FuzzSupport", dependencies: ["CLibFuzzer", "TollgateCore"], path: "Fuzz/Sources/FuzzSupport"))
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
-        ("fuzz-json", ["TollgateCore"]),
+        ("fuzz-json", []),
         ("fuzz-sse", ["Worker"]),
-        ("fuzz-eventstream", ["TollgateCore"]),
+        ("fuzz-eventstream", []),
         ("fuzz-requests", ["Worker", "Guardrails"]),
         ("fuzz-responses", ["Worker", "Guardrails"]),
         ("fuzz-guardrails", ["Guardrails"]),
