@@ -15,6 +15,21 @@ import TollgateCore
         #expect(r.findings.map(\.rule) == ["credit_card", "email"])
     }
 
+    /// fuzz-guardrails: an AWS secret key confirmed by its context ("aws …") was redacted only
+    /// where the context was, so a second copy further on leaked verbatim.
+    @Test func aConfirmedSecretIsRedactedWhereverItRepeats() {
+        let key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        let text = "aws key " + key + " " + String(repeating: "x", count: 60) + " " + key
+        let r = Self.engine().scan(text, direction: .prompt)
+        let out = String(decoding: r.redacted ?? [], as: UTF8.self)
+        #expect(!out.contains(key), "\(out)")
+        #expect(out.components(separatedBy: "[REDACTED:AWS_SECRET_KEY]").count == 3, "\(out)")
+        // The same 40-character shape with no confirmed twin and no context stays: it is
+        // most often a hash.
+        let bare = String(repeating: "x", count: 100) + " " + key
+        #expect(Self.engine().scan(bare, direction: .prompt).redacted == nil)
+    }
+
     @Test func overlappingSpansMergeUnderTheLongestType() {
         let merged = Redactor.merge([.init(range: 2..<6, type: "A"), .init(range: 0..<4, type: "B"), .init(range: 5..<12, type: "C"), .init(range: 20..<22, type: "D")])
         #expect(merged == [.init(range: 0..<12, type: "C"), .init(range: 20..<22, type: "D")])

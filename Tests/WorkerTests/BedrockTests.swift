@@ -131,5 +131,12 @@ import TollgateCore
             #expect(out.components(separatedBy: "data: ").count == 3, "one content chunk and one error event: \(out)")
         }
         #expect(once.finishStream().isEmpty, "the stream is over after the error")
+
+        // A stream that ends inside a frame ends with the error event, not a clean [DONE].
+        let cut = BedrockResponseTranslator(publicModel: "bm", includeUsage: false, price: nil)
+        _ = cut.translateChunk(ByteBuffer(bytes: good + good.prefix(20)))
+        let end = String(decoding: cut.finishStream(), as: UTF8.self)
+        #expect(end.contains("ended inside a frame") && !end.contains("[DONE]"), "\(end)")
+        #expect(cut.streamFailure != nil)
     }
 }

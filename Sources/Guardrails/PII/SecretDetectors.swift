@@ -37,10 +37,16 @@ enum SecretDetectors {
     static func isSecretChar(_ b: UInt8) -> Bool { ByteClass.isAlnum(b) || b == 0x2F || b == 0x2B }
 
     /// 40 characters of base64 alphabet (mixed case and digits) within 80 bytes after a
-    /// mention of `aws` or `secret`: bare 40-character strings are too often hashes.
+    /// mention of `aws` or `secret`: bare 40-character strings are too often hashes. Once a
+    /// value is confirmed that way, every other occurrence of the same value in the text is
+    /// the secret too, context or not (otherwise a repeated key leaked in its second copy).
     static func scanAWSSecretKeys(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
         guard n >= 40 else { return }
+        // Shaped like a key but without context: kept until the end, in case their value
+        // was confirmed elsewhere. Linear: each candidate is looked up once in a set.
+        var unconfirmed: [Range<Int>] = []
+        var confirmed: [Range<Int>] = []
         var i = 0
         while i + 40 <= n {
             guard isSecretChar(text[i]), !isSecretChar(ByteClass.at(text, i - 1)) else {
@@ -54,12 +60,21 @@ enum SecretDetectors {
                 if ByteClass.isUpper(c) { upper = true } else if ByteClass.isLower(c) { lower = true } else if ByteClass.isDigit(c) { digit = true }
                 j += 1
             }
-            if j - i == 40, upper, lower, digit, ByteClass.at(text, j) != 0x3D, hasContext(text, before: i) {
-                out.append(i..<j)
+            if j - i == 40, upper, lower, digit, ByteClass.at(text, j) != 0x3D {
+                if hasContext(text, before: i) { confirmed.append(i..<j) } else { unconfirmed.append(i..<j) }
             }
             while j < n, isSecretChar(text[j]) { j += 1 }
             i = j
         }
+        guard !confirmed.isEmpty else { return }
+        if unconfirmed.isEmpty {
+            out += confirmed
+            return
+        }
+        let values = Set(confirmed.map { Array(text[$0]) })
+        var found = confirmed
+        for r in unconfirmed where values.contains(Array(text[r])) { found.append(r) }
+        out += found.sorted { $0.lowerBound < $1.lowerBound }
     }
 
     static func hasContext(_ text: UnsafeBufferPointer<UInt8>, before: Int) -> Bool {

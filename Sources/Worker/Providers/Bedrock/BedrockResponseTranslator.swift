@@ -128,6 +128,12 @@ final class BedrockResponseTranslator: ResponseTranslator {
     func finishStream() -> [UInt8] {
         guard !done else { return [] }
         done = true
+        if decoder.pendingByteCount > 0 {
+            // The upstream closed inside a frame: the answer is cut off, not complete.
+            let reason = "the upstream event stream ended inside a frame (\(decoder.pendingByteCount) bytes of it)"
+            streamFailure = reason
+            return errorEvent(reason)
+        }
         var out = writer.usageChunk(usage)
         if let usage { out += usage.streamComment(price) }
         return out + Array("data: [DONE]\n\n".utf8)
