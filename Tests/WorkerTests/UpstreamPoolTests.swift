@@ -89,9 +89,16 @@ import Testing
     @Test func requestsAtTheCapShareOneConnectionAndOverflowFailsFast() throws {
         let f = try Fixture(cap: 1, queue: 1)
         defer { f.close() }
-        let first = f.post()
-        let second = f.post()
-        let third = f.post()
+        // All three ask in one event-loop task, so none can finish (and free the connection or
+        // the queue slot) before the third asks, however slow the machine is.
+        let (pool, loop, target) = (f.pool, f.loop, f.target)
+        let calls = try loop.submit {
+            (0..<3).map { _ in
+                UpstreamCall.post(pool: pool, eventLoop: loop, target: target, path: "/", headers: [],
+                                  body: Array("{}".utf8), timeout: .seconds(5))
+            }
+        }.wait()
+        let (first, second, third) = (calls[0], calls[1], calls[2])
         let r1 = try first.wait()
         let r2 = try second.wait()
         #expect(r1.status == 200 && r2.status == 200)
