@@ -105,8 +105,10 @@ public final class StrictQuotaCheck: @unchecked Sendable {
             let reply = try client.evaluate(Self.rollingScript, keys: [redisKey(key) + ":strict"],
                                             arguments: [String(seconds * 1_000_000), String(limit.limit), String(cost)])
             let (ok, retryMicros) = try pair(reply)
+            // Redis's answer is outside input: a huge wait saturates instead of trapping.
+            let retry = retryMicros < 0 ? nil : Optional(UInt64(retryMicros).multipliedReportingOverflow(by: 1_000))
             return Decision(admitted: ok == 1, remaining: 0,
-                            retryAfterNanoseconds: ok == 1 ? 0 : (retryMicros < 0 ? nil : UInt64(retryMicros) * 1_000))
+                            retryAfterNanoseconds: ok == 1 ? 0 : retry.map { $0.overflow ? .max : $0.partialValue })
         case .concurrent:
             throw .unexpectedReply("concurrency limits have no strict mode")
         }
