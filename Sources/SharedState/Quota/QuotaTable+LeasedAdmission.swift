@@ -82,6 +82,14 @@ extension QuotaTable {
     /// window count), and the units are owed on the allowance.
     private func reserveFailOpen(slot: Int, key: UInt64, limit: QuotaLimit, cost: UInt64, now: UInt64, windowEnd: UInt64) -> Reserve {
         let shareWord = tg_atomic_load_u64(slotWord(slot, SlotField.share))
+        // A share of 0 that Redis answered means nothing is left for this pod (a calendar
+        // budget's remainder divided among the live pods rounds down to 0): refuse. Only a
+        // slot that never had an answer falls back to the whole limit. (Treating an answered
+        // 0 as "unknown" let each pod spend a whole budget while Redis was away.)
+        if shareWord == 0 && tg_atomic_load_u64(slotWord(slot, SlotField.lastCall)) != 0 {
+            let status = leasedStatus(slot, limit: limit, now: now, windowEnd: windowEnd, allowance: 0)
+            return .rejected(status, retryAfter: limit.gcra == nil && windowEnd > now ? windowEnd - now : nil)
+        }
         let share = max(1, shareWord == 0 ? limit.limit : min(shareWord, limit.limit))
         let localWord = slotWord(slot, SlotField.failOpen)
         while true {

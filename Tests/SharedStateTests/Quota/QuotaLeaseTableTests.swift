@@ -126,6 +126,27 @@ import Testing
         #expect(f.table.statistic(.syncUnavailableRejected) == 1)
     }
 
+    /// A budget Redis says is used up (its remainder per pod rounds to a share of 0) stays
+    /// used up while Redis is away: fail-open admits nothing beyond the lease. (An answered 0
+    /// once read as "no share known" and let each pod spend the whole budget again.)
+    @Test func anAnsweredShareOfZeroAdmitsNothingWhileRedisIsAway() throws {
+        let f = try TableFixture()
+        let open = limit("usd-day", .microUSD, 1_000, .calendar(.day, timeZone: "UTC"), .clusterFailOpen, scope: "team:t")
+        _ = f.table.acquire([QuotaCharge(open, cost: 1)], worker: 0, onLeasePending: .wait, unixNanoseconds: t0)
+        _ = try lease(f, open, grant: 20, share: 0)
+        f.table.setClusterSyncState(.unavailable)
+        var admitted: UInt64 = 0
+        while case .admitted = f.table.acquire([QuotaCharge(open, cost: 10)], worker: 0, onLeasePending: .wait, unixNanoseconds: t0) {
+            admitted += 10
+            if admitted > 1_000 { break }
+        }
+        #expect(admitted == 20, "the lease, and not a unit more")
+        guard case .rejected(let no) = f.table.acquire([QuotaCharge(open, cost: 10)], worker: 0, onLeasePending: .wait, unixNanoseconds: t0) else {
+            Issue.record("refused once the lease is spent"); return
+        }
+        #expect(no.status.remaining == 0)
+    }
+
     @Test func strictAndLocalLimitsAreNotLeased() {
         #expect(!limit("rpm", 10, .rolling(periodSeconds: 60)).isLeased)
         let strict = QuotaLimit(LimitDefinition(name: "rpm", unit: .requests, limit: 10, window: .rolling(periodSeconds: 60),
