@@ -195,7 +195,7 @@ if ProcessInfo.processInfo.environment["TOLLGATE_FUZZ"] == "1" {
         ("fuzz-json", []),
         ("fuzz-sse", ["Worker"]),
         ("fuzz-eventstream", []),
-        ("fuzz-requests", ["Worker", "Guardrails"]),
+        ("fuzz-requests", ["Worker", "Guardrails", "WAF"]),
         ("fuzz-responses", ["Worker", "Guardrails"]),
         ("fuzz-guardrails", ["Guardrails"]),
         ("fuzz-snapshot", ["Config", "Worker", .product(name: "Crypto", package: "swift-crypto")]),

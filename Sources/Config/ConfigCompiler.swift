@@ -87,6 +87,7 @@ struct ConfigCompiler {
         ("upstream_max_idle_connections", \.upstreamMaxIdleConnections, .count),
         ("max_upstream_connections_per_origin", \.maxUpstreamConnectionsPerOrigin, .count),
         ("max_upstream_wait_queue", \.maxUpstreamWaitQueue, .count),
+        ("upstream_keepalive_timeout_ms", \.upstreamKeepaliveTimeoutMs, .milliseconds),
         ("shutdown_grace_ms", \.shutdownGraceMs, .milliseconds),
         ("max_retry_after_wait_ms", \.maxRetryAfterWaitMs, .milliseconds),
         ("max_response_collect_bytes", \.maxResponseCollectBytes, .bytes),

@@ -91,6 +91,10 @@ extension GatewayConfig {
         /// `maxUpstreamConnectionsPerOrigin` (for at most the connect timeout); more fail at once
         /// with 503 (or the next backend). Default 1024, at most 1000000.
         public var maxUpstreamWaitQueue: Int = 1024
+        /// An idle pooled (keep-alive) upstream connection is closed after this long. Default
+        /// 55 s: below the 60 s after which common servers and load balancers drop an idle
+        /// connection, so the gateway closes first instead of writing into a dying one.
+        public var upstreamKeepaliveTimeoutMs: Int = 55_000
         /// How long SIGTERM waits for in-flight requests (streams included). Default 30 s.
         public var shutdownGraceMs: Int = 30_000
         /// Longest `retry-after` the router will wait out within one request when nothing else

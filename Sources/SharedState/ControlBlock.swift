@@ -31,7 +31,7 @@ import CTollgate
 /// ```
 public final class ControlBlock: @unchecked Sendable {
     public static let magic: UInt64 = 0x0000_004D_4853_4754  // "TGSHM\0\0\0" little-endian
-    public static let layoutVersion: UInt32 = 3
+    public static let layoutVersion: UInt32 = 4
     static let headerSize = 64
 
     /// Errors naming the file and what is wrong with it.

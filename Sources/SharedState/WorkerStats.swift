@@ -21,6 +21,12 @@ public struct WorkerStats: @unchecked Sendable {
         case activeConnections
         case configGeneration
         case pid
+        /// Upstream connections this worker holds (connecting, busy and idle), all origins.
+        case upstreamConnections
+        /// Of those, idle in the pool.
+        case upstreamIdleConnections
+        /// Requests waiting for an upstream connection (origins at their cap).
+        case upstreamWaiters
 
         /// Prometheus metric name of the counter.
         public var metricName: String {
@@ -37,6 +43,19 @@ public struct WorkerStats: @unchecked Sendable {
             case .activeConnections: return "tollgate_active_connections"
             case .configGeneration: return "tollgate_worker_config_generation"
             case .pid: return "tollgate_worker_pid"
+            case .upstreamConnections: return "tollgate_upstream_connections"
+            case .upstreamIdleConnections: return "tollgate_upstream_idle_connections"
+            case .upstreamWaiters: return "tollgate_upstream_pool_waiters"
+            }
+        }
+
+        /// A level that goes up and down (a Prometheus gauge), not a running total.
+        public var isGauge: Bool {
+            switch self {
+            case .activeConnections, .configGeneration, .pid, .upstreamConnections, .upstreamIdleConnections, .upstreamWaiters:
+                return true
+            default:
+                return false
             }
         }
     }

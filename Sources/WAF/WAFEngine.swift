@@ -111,9 +111,11 @@ public final class WAFEngine: @unchecked Sendable {
     ///   - headers: every request header, in order.
     ///   - body: the complete request body.
     ///   - clientAddress: the peer's IP (CRS rules and logs use it); `clientPort` its port.
+    ///   - blankPrompt: hand ModSecurity the copy with the prompt blanked (`WAFPromptBlanker`);
+    ///     false only to measure the alternative (`tollgate debug waf-bench`).
     public func inspect<Headers: Sequence>(
         method: String, uri: String, httpVersion: String, headers: Headers, body: UnsafeRawBufferPointer,
-        clientAddress: String?, clientPort: Int = 0
+        clientAddress: String?, clientPort: Int = 0, blankPrompt: Bool = true
     ) -> WAFVerdict where Headers.Element == (name: String, value: String) {
         // The nonce anchors log parsing (see `WAFLogParser`); clients never see it.
         var uniqueID = String(UInt64.random(in: 0...UInt64.max), radix: 16)
@@ -150,7 +152,12 @@ public final class WAFEngine: @unchecked Sendable {
         }
         msc_process_request_headers(transaction)
         if let verdict = intervention(transaction, collector) { return verdict }
-        if let base = body.baseAddress, body.count > 0 {
+        // The prompt is the guardrails' business: ModSecurity gets a copy with it blanked.
+        if blankPrompt, let blanked = WAFPromptBlanker.blank(body) {
+            blanked.withUnsafeBufferPointer { b in
+                _ = msc_append_request_body(transaction, b.baseAddress, b.count)
+            }
+        } else if let base = body.baseAddress, body.count > 0 {
             msc_append_request_body(transaction, base.assumingMemoryBound(to: UInt8.self), body.count)
         }
         msc_process_request_body(transaction)

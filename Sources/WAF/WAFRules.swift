@@ -9,34 +9,10 @@ import Foundation
 ///    JSON bodies parsed, limits left to the gateway's own `limits:`);
 /// 2. `crsSetup`: what crs-setup.conf sets, with the configured paranoia and threshold;
 /// 3. the CRS `REQUEST-*.conf` files (responses are not inspected, so `RESPONSE-*` is skipped);
-/// 4. `exclusions`: prompt-carrying JSON arguments and the configured exclusions;
+/// 4. `exclusions`: the configured exclusions (the prompt itself is not excluded by rule: the
+///    engine hands ModSecurity a copy with it blanked, see `WAFPromptBlanker`);
 /// 5. the optional `extra_rules_file`.
 public enum WAFRules {
-    /// JSON arguments that carry prompt text, as ModSecurity 3's JSON body processor names
-    /// them (`json.<key>`, arrays as `array_<index>`: `{"messages":[{"content":"…"}]}` gives
-    /// `json.messages.array_0.content`, content parts `json.messages.array_0.content.array_1.text`).
-    /// Text that merely talks about SQL or `<script>` is the guardrails' business, not the
-    /// CRS's: these are excluded from every CRS rule. Everything else in the body (model,
-    /// user, metadata, roles …), the query string and the headers stay inspected.
-    ///
-    /// No `|` inside a regex: ModSecurity's parser splits target lists on it.
-    public static let promptArguments = [
-        // OpenAI and Anthropic messages: string content, content parts (text, image URLs,
-        // Anthropic tool_use input and tool_result content) and tool-call arguments.
-        #"/^json\.messages\.array_\d+\.content/"#,
-        #"/^json\.messages\.array_\d+\.tool_calls\.array_\d+\.function\.arguments/"#,
-        #"/^json\.messages\.array_\d+\.function_call\.arguments/"#,
-        // Anthropic's top-level system prompt (a string or text blocks).
-        #"/^json\.system/"#,
-        // Legacy completions, embeddings, Responses-style input and instructions.
-        #"/^json\.prompt/"#,
-        #"/^json\.input/"#,
-        #"/^json\.instructions/"#,
-        // Tool definitions: descriptions and JSON schemas written for the model.
-        #"/^json\.tools\.array_\d+\./"#,
-        #"/^json\.functions\.array_\d+\./"#,
-    ]
-
     /// modsecurity.conf-recommended, reduced to what a request-only gateway needs.
     public static func base(mode: WAFConfig.Mode) -> String {
         """
@@ -78,14 +54,13 @@ public enum WAFRules {
         """
     }
 
-    /// Target exclusions (prompt arguments + configured ones) and removed rule ids.
+    /// The configured target exclusions and removed rule ids.
     public static func exclusions(_ config: WAFConfig) -> String {
         var lines: [String] = []
-        for arg in promptArguments + config.excludeArgs {
+        for arg in config.excludeArgs {
             // Values only. Every exclusion is matched against every value of every rule
-            // evaluation (libmodsecurity 3.0.9 has no PCRE JIT for these), and excluding
-            // ARGS_NAMES too doubled the cost of a 2 KB chat request; the names are paths
-            // like json.messages.array_0.content, not prompt text.
+            // evaluation (libmodsecurity 3.0.9 has no PCRE JIT for these), which is why the
+            // prompt is blanked instead of excluded (`WAFPromptBlanker`).
             lines.append("SecRuleUpdateTargetByTag \"OWASP_CRS\" \"!ARGS:\(arg)\"")
         }
         for id in config.excludeRuleIDs {

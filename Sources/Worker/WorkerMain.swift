@@ -101,7 +101,8 @@ public enum WorkerMain {
                                 snapshotPath: snapshotPath, logger: logger)
         let pool = UpstreamPool(eventLoop: loop, maxIdlePerOrigin: initial.limits.upstreamMaxIdleConnections,
                                 maxConnectionsPerOrigin: initial.limits.maxUpstreamConnectionsPerOrigin,
-                                maxWaitQueue: initial.limits.maxUpstreamWaitQueue)
+                                maxWaitQueue: initial.limits.maxUpstreamWaitQueue,
+                                idleTimeout: .milliseconds(Int64(initial.limits.upstreamKeepaliveTimeoutMs)))
         let worker = WorkerContext(workerID: options.workerID, eventLoop: loop, configStore: store, pool: pool,
                                    controlBlock: controlBlock, logger: logger, accessLog: options.accessLog)
         worker.quotaTable = quotaTable

@@ -45,25 +45,51 @@ struct WAFBench: ParsableCommand {
         let buildMs = Double(DispatchTime.now().uptimeNanoseconds - buildStart) / 1e6
         print("engine build (CRS parse): \(String(format: "%.1f", buildMs)) ms, paranoia level \(paranoiaLevel)")
 
+        // The way prompts were spared before they were blanked: one exclusion per prompt
+        // place, which libmodsecurity evaluates against every argument in every rule.
+        let byRule = try WAFEngine(config: WAFConfig(enabled: true, paranoiaLevel: paranoiaLevel, rulesDirectory: rulesDir,
+                                                     excludeArgs: Self.promptExclusionsByRule))
+
         let body = Self.chatBody(bytes: bodyBytes)
-        let cases: [(String, String, String)] = [
-            ("harmless \(body.utf8.count) B chat", "/v1/chat/completions", body),
-            ("SQLi in the query (blocked)", "/v1/chat/completions?id=1%27%20OR%201%3D1--", body),
-            ("\(body.utf8.count) B body, prompts not excluded", "/v1/chat/completions", body.replacingOccurrences(of: "\"messages\"", with: "\"history\"")),
+        let agent = Self.chatBody(bytes: 100 * 1024)
+        let cases: [(String, WAFEngine, String, String, Bool)] = [
+            ("harmless \(body.utf8.count) B chat, prompt blanked", engine, "/v1/chat/completions", body, true),
+            ("harmless \(body.utf8.count) B chat, prompt excluded by rule (before)", byRule, "/v1/chat/completions", body, false),
+            ("agent-sized \(agent.utf8.count) B chat, prompt blanked", engine, "/v1/chat/completions", agent, true),
+            ("agent-sized \(agent.utf8.count) B chat, prompt excluded by rule (before)", byRule, "/v1/chat/completions", agent, false),
+            ("SQLi in the query (blocked)", engine, "/v1/chat/completions?id=1%27%20OR%201%3D1--", body, true),
+            ("\(body.utf8.count) B body, prompts not spared", engine, "/v1/chat/completions", body.replacingOccurrences(of: "\"messages\"", with: "\"history\""), true),
         ]
-        for (name, uri, body) in cases {
-            var samples = Self.measure(engine, uri: uri, body: body, iterations: iterations)
+        for (name, engine, uri, body, blank) in cases {
+            let runs = body.utf8.count > 10_000 ? max(1, iterations / 10) : iterations
+            var samples = Self.measure(engine, uri: uri, body: body, iterations: runs, blankPrompt: blank)
             samples.sort()
             let mean = samples.reduce(0, +) / Double(samples.count)
             let p50 = samples[samples.count / 2]
             let p99 = samples[min(samples.count - 1, samples.count * 99 / 100)]
-            print("\(name): mean \(Self.µs(mean)) µs, p50 \(Self.µs(p50)) µs, p99 \(Self.µs(p99)) µs (\(iterations) runs)")
+            print("\(name): mean \(Self.µs(mean)) µs, p50 \(Self.µs(p50)) µs, p99 \(Self.µs(p99)) µs of CPU (\(runs) runs)")
         }
+    }
+
+    /// The prompt places as ModSecurity argument regexes (what `WAFPromptBlanker` blanks).
+    static let promptExclusionsByRule = [
+        #"/^json\.messages\.array_\d+\.content/"#,
+        #"/^json\.messages\.array_\d+\.tool_calls\.array_\d+\.function\.arguments/"#,
+        #"/^json\.messages\.array_\d+\.function_call\.arguments/"#,
+        #"/^json\.system/"#, #"/^json\.prompt/"#, #"/^json\.input/"#, #"/^json\.instructions/"#,
+        #"/^json\.tools\.array_\d+\./"#, #"/^json\.functions\.array_\d+\./"#,
+    ]
+
+    /// CPU time of the calling thread, in µs: what an inspection costs, whatever else runs.
+    static func threadCPUMicros() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
     }
 
     static func µs(_ v: Double) -> String { String(format: "%.0f", v) }
 
-    static func measure(_ engine: WAFEngine, uri: String, body: String, iterations: Int) -> [Double] {
+    static func measure(_ engine: WAFEngine, uri: String, body: String, iterations: Int, blankPrompt: Bool) -> [Double] {
         let headers: [(name: String, value: String)] = [
             ("Host", "gateway.example.com"), ("Content-Type", "application/json"), ("Content-Length", String(body.utf8.count)),
             ("Authorization", "Bearer tg-0123456789abcdef0123456789abcdef"), ("User-Agent", "OpenAI/Python 1.54.0"),
@@ -73,14 +99,16 @@ struct WAFBench: ParsableCommand {
         return body.withUTF8 { bytes in
             let raw = UnsafeRawBufferPointer(bytes)
             for _ in 0..<min(200, iterations) {
-                _ = engine.inspect(method: "POST", uri: uri, httpVersion: "1.1", headers: headers, body: raw, clientAddress: "10.1.2.3", clientPort: 51000)
+                _ = engine.inspect(method: "POST", uri: uri, httpVersion: "1.1", headers: headers, body: raw, clientAddress: "10.1.2.3",
+                                   clientPort: 51000, blankPrompt: blankPrompt)
             }
             var samples: [Double] = []
             samples.reserveCapacity(iterations)
             for _ in 0..<iterations {
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = engine.inspect(method: "POST", uri: uri, httpVersion: "1.1", headers: headers, body: raw, clientAddress: "10.1.2.3", clientPort: 51000)
-                samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
+                let start = threadCPUMicros()
+                _ = engine.inspect(method: "POST", uri: uri, httpVersion: "1.1", headers: headers, body: raw, clientAddress: "10.1.2.3",
+                                   clientPort: 51000, blankPrompt: blankPrompt)
+                samples.append(threadCPUMicros() - start)
             }
             return samples
         }

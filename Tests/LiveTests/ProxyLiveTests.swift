@@ -201,6 +201,19 @@ import TollgateTesting
         #expect(try c.request("GET", "/metrics").status == 404, "metrics are on the admin listener only")
         let metrics = try h.adminClient().request("GET", "/metrics")
         #expect(metrics.bodyString.contains("tollgate_requests_total{worker=\"0\"}"))
+        // The embeddings call left one idle keep-alive connection to the mock in the pool; the
+        // worker publishes its pool gauges a few times a second.
+        #expect(metrics.bodyString.contains("# TYPE tollgate_upstream_connections gauge"))
+        let deadline = Date().addingTimeInterval(10)
+        var pool = ""
+        while Date() < deadline {
+            pool = try h.adminClient().request("GET", "/metrics").bodyString
+            if pool.contains("tollgate_upstream_idle_connections{worker=\"0\"} 1") { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(pool.contains("tollgate_upstream_connections{worker=\"0\"} 1"), "\(pool)")
+        #expect(pool.contains("tollgate_upstream_idle_connections{worker=\"0\"} 1"), "\(pool)")
+        #expect(pool.contains("tollgate_upstream_pool_waiters{worker=\"0\"} 0"), "\(pool)")
         #expect(try h.adminClient().request("GET", "/v1/models", headers: auth()).status == 404, "the admin listener serves no API")
     }
 }

@@ -185,6 +185,46 @@ import Testing
         #expect(m.waiterTimedOut(w2) == .none)
     }
 
+    @Test func cancelledWaiterLeavesTheQueueAndReleasedConnectionsGoToTheNextOne() {
+        var m = machine(cap: 1, queue: 2)
+        let c = leased(&m)
+        guard case .wait(let w1, .none) = m.leaseRequested(origin: Self.a),
+              case .wait(let w2, .none) = m.leaseRequested(origin: Self.a) else {
+            Issue.record("expected two waits")
+            return
+        }
+        #expect(m.leaseRequested(origin: Self.a) == .fail(.waitQueueFull))
+        #expect(m.waiterCancelled(w1) == Action(request: .failWaiter(w1, .cancelled), connection: .none))
+        // Its slot in the queue is free again, and the release skips it.
+        guard case .wait(let w3, .none) = m.leaseRequested(origin: Self.a) else {
+            Issue.record("expected the freed queue slot to take a new waiter")
+            return
+        }
+        #expect(m.connectionReleased(c, reusable: true, now: 0).request == .handOver(c, to: w2, reused: true))
+        #expect(m.connectionReleased(c, reusable: true, now: 0).request == .handOver(c, to: w3, reused: true))
+        // Cancelling a waiter that was served (or is unknown) does nothing.
+        #expect(m.waiterCancelled(w2) == .none)
+        #expect(m.waiterCancelled(12345) == .none)
+    }
+
+    @Test func aConnectStartedForACancelledWaiterServesTheNextOrIsParked() {
+        var m = machine(cap: 2)
+        let (w1, c1) = create(&m)
+        #expect(m.waiterCancelled(w1) == Action(request: .failWaiter(w1, .cancelled), connection: .none))
+        // Nobody waits: the new connection is parked, not leaked or closed.
+        #expect(m.connectionEstablished(c1, now: 0).connection == .park(c1, scheduleIdleTimerAt: 10 * Self.second))
+        #expect(m.connectionCount(origin: Self.a) == 1 && m.idleCount(origin: Self.a) == 1)
+        // A connect for a cancelled waiter while another waits goes to that one.
+        var n = machine(cap: 1)
+        let (v1, d1) = create(&n)
+        guard case .wait(let v2, .none) = n.leaseRequested(origin: Self.a) else {
+            Issue.record("expected a wait")
+            return
+        }
+        _ = n.waiterCancelled(v1)
+        #expect(n.connectionEstablished(d1, now: 0) == Action(request: .handOver(d1, to: v2, reused: false), connection: .none))
+    }
+
     // MARK: - Connect failures
 
     @Test func failedConnectFailsItsWaiterAndFreesTheSlot() {

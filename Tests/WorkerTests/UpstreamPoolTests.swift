@@ -149,4 +149,32 @@ import Testing
         held.0.close()
         #expect(try f.waitFor { $0.connections == 0 })
     }
+
+    @Test func aCancelledWaiterFailsAtOnceAndTheReleaseGoesToTheNext() throws {
+        let f = try Fixture(cap: 1, queue: 4)
+        defer { f.close() }
+        let (pool, target) = (f.pool, f.target)
+        let held = try f.loop.flatSubmit { pool.acquire(target, connectTimeout: .seconds(5)) }.wait()
+        let (gaveUp, next) = try f.loop.submit {
+            (pool.lease(target, connectTimeout: .seconds(30)), pool.lease(target, connectTimeout: .seconds(30)))
+        }.wait()
+        #expect(gaveUp.waiterID != nil && next.waiterID != nil)
+        #expect(try f.counts().waiters == 2)
+        try f.loop.submit { pool.cancel(waiter: gaveUp.waiterID!) }.wait()
+        do {
+            _ = try gaveUp.future.wait()
+            Issue.record("expected the cancelled lease to fail")
+        } catch let error as UpstreamPoolError {
+            #expect(error.kind == .cancelled)
+        }
+        #expect(try f.counts().waiters == 1)
+        // The slot the held connection frees goes to the waiter still there, not the cancelled
+        // one (a connection that served no response is replaced rather than reused).
+        try f.loop.submit { pool.release(held.0) }.wait()
+        let got = try next.future.wait()
+        #expect(got.0.isActive)
+        #expect(try f.counts().waiters == 0)
+        got.0.close()
+        #expect(try f.waitFor { $0.connections == 0 })
+    }
 }

@@ -1,5 +1,6 @@
 import FuzzSupport
 import TollgateCore
+import WAF
 import Worker
 
 /// Client request bodies on every front (selector % 4: chat completions, embeddings, Anthropic
@@ -7,13 +8,22 @@ import Worker
 /// request translation, as the proxy runs them. A refusal is a 4xx in the front's error format
 /// (valid JSON); an accepted body's model range decodes to the model; every upstream body is
 /// a valid JSON object whose `model`, where the provider takes one in the body, is the
-/// backend's; every upstream path is absolute.
+/// backend's; every upstream path is absolute. The WAF's copy of the body (prompt strings
+/// blanked) is valid JSON whenever the body is, never longer, and has nothing left to blank.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRequests(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = FuzzInput(data, size)
     let fronts = WorkerFuzzing.Front.allCases
     let front = fronts[Int(input.selector) % fronts.count]
     let body = input.payload
+    body.withUnsafeBytes { raw in
+        guard let blanked = WAFPromptBlanker.blank(raw) else { return }
+        fuzzCheck(blanked.count <= raw.count, "the WAF copy is longer than the body")
+        if (try? JSONScanner.validate(raw)) != nil {
+            fuzzCheck(isValidJSON(blanked), "the WAF copy of valid JSON is not JSON: \(String(decoding: blanked, as: UTF8.self))")
+        }
+        fuzzCheck(blanked.withUnsafeBytes { WAFPromptBlanker.blank($0) } == nil, "the WAF copy still has prompt text to blank")
+    }
     let parsed: WorkerFuzzing.ParsedRequest
     switch WorkerFuzzing.parse(body, front: front) {
     case .failure(let refusal):

@@ -10,7 +10,7 @@ enum MetricsExporter {
         out += "tollgate_config_generation \(config.generation)\n"
         guard let block = worker.controlBlock else { return out }
         for counter in WorkerStats.Counter.allCases where counter != .pid && counter != .configGeneration {
-            let kind = counter == .activeConnections ? "gauge" : "counter"
+            let kind = counter.isGauge ? "gauge" : "counter"
             out += "# TYPE \(counter.metricName) \(kind)\n"
             for slot in 0..<block.workerSlots {
                 let stats = block.stats(slot: slot)

@@ -86,6 +86,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private var state: State = .idle
     /// Bumped per attempt so late callbacks of an abandoned attempt are ignored.
     private var attemptToken = 0
+    /// The pool waiter of the attempt in `.connecting`, while it waits for a connection.
+    private var pendingLease: Int?
     private var staleRetryUsed = false
     private var deadline: NIODeadline?
     private var readPaused = false
@@ -173,14 +175,17 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         }
         let limits = config.limits
         deadline = nil
-        worker.pool.acquire(backend.provider.target,
-                            connectTimeout: .milliseconds(Int64(limits.upstreamConnectTimeoutMs)),
-                            forceNew: forceNewConnection)
+        let lease = worker.pool.lease(backend.provider.target,
+                                      connectTimeout: .milliseconds(Int64(limits.upstreamConnectTimeoutMs)),
+                                      forceNew: forceNewConnection)
+        pendingLease = lease.waiterID
+        lease.future
             .whenComplete { [weak self] result in
                 guard let self else {
                     if case .success(let (conn, _)) = result { conn.close() }
                     return
                 }
+                if self.attemptToken == token { self.pendingLease = nil }
                 guard self.attemptToken == token, case .connecting = self.state else {
                     if case .success(let (conn, _)) = result { conn.close() }
                     return
@@ -195,7 +200,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                     } else if let pool = error as? UpstreamPoolError {
                         switch pool.kind {
                         case .waitTimedOut: failure = .timeout(.connect)
-                        case .waitQueueFull, .shutDown: failure = .poolSaturated(pool.description)
+                        case .waitQueueFull, .shutDown, .cancelled: failure = .poolSaturated(pool.description)
                         case .connectFailed: failure = .connectFailed(pool.description)
                         }
                     } else {
@@ -603,6 +608,13 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         attemptToken += 1
         state = .finished
         deadline = nil
+        // Give up the place in the pool's queue, so a released connection is not handed to
+        // this exchange only to be closed. After the token moved on: the lease's failure
+        // completes synchronously and must find the exchange finished.
+        if let waiter = pendingLease {
+            pendingLease = nil
+            worker.pool.cancel(waiter: waiter)
+        }
     }
 
     func checkDeadline(now: NIODeadline) {

@@ -108,6 +108,7 @@ final class WorkerContext: @unchecked Sendable {
             for handler in Array(self.connections.values) {
                 handler.checkDeadlines(now: now)
             }
+            if let stats = self.stats { self.pool.publish(to: stats) }
             if !self.cooldowns.isEmpty {
                 self.cooldowns = self.cooldowns.filter { $0.value > now }
             }

@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import SharedState
 import Config
 
 /// Keep-alive connections to upstream origins, owned by one event loop (a worker runs exactly
@@ -30,7 +31,13 @@ final class UpstreamPool: @unchecked Sendable {
     private var tlsContext: NIOSSLContext?
     private let tlsConfiguration: TLSConfiguration
 
-    static let defaultIdleTimeout = TimeAmount.seconds(55)
+    static let defaultIdleTimeout = TimeAmount.milliseconds(Int64(GatewayConfig.Limits().upstreamKeepaliveTimeoutMs))
+
+    /// Config milliseconds as the machine's nanoseconds, saturating (the config caps them anyway).
+    static func nanos(milliseconds: Int) -> UInt64 {
+        let (v, overflow) = UInt64(clamping: milliseconds).multipliedReportingOverflow(by: 1_000_000)
+        return overflow ? UInt64.max : v
+    }
 
     init(eventLoop: EventLoop, maxIdlePerOrigin: Int,
          maxConnectionsPerOrigin: Int = GatewayConfig.Limits().maxUpstreamConnectionsPerOrigin,
@@ -51,6 +58,7 @@ final class UpstreamPool: @unchecked Sendable {
         c.maxIdlePerOrigin = limits.upstreamMaxIdleConnections
         c.maxConnectionsPerOrigin = limits.maxUpstreamConnectionsPerOrigin
         c.maxWaitQueue = limits.maxUpstreamWaitQueue
+        c.idleTimeoutNanos = Self.nanos(milliseconds: limits.upstreamKeepaliveTimeoutMs)
         machine.updateConfiguration(c)
     }
 
@@ -60,6 +68,18 @@ final class UpstreamPool: @unchecked Sendable {
     /// Fails with `UpstreamPoolError` when the wait queue is full or the wait times out
     /// (after `connectTimeout`), or with the connect error.
     func acquire(_ target: UpstreamTarget, connectTimeout: TimeAmount, forceNew: Bool = false) -> EventLoopFuture<(UpstreamConnection, reused: Bool)> {
+        lease(target, connectTimeout: connectTimeout, forceNew: forceNew).future
+    }
+
+    /// A lease request: its future, and while it waits for a connection the id `cancel(_:)`
+    /// takes to give up its place in the queue.
+    struct Lease {
+        var future: EventLoopFuture<(UpstreamConnection, reused: Bool)>
+        var waiterID: Int?
+    }
+
+    /// `acquire`, keeping the handle to cancel the wait (see `cancel(waiter:)`).
+    func lease(_ target: UpstreamTarget, connectTimeout: TimeAmount, forceNew: Bool = false) -> Lease {
         eventLoop.preconditionInEventLoop()
         let origin = target.origin
         while true {
@@ -70,7 +90,7 @@ final class UpstreamPool: @unchecked Sendable {
                     perform(machine.connectionFoundStale(id))
                     continue
                 }
-                return eventLoop.makeSucceededFuture((conn, reused: true))
+                return Lease(future: eventLoop.makeSucceededFuture((conn, reused: true)), waiterID: nil)
             case .wait(let waiterID, let connectionAction):
                 let promise = eventLoop.makePromise(of: (UpstreamConnection, reused: Bool).self)
                 let timeout = eventLoop.scheduleTask(in: connectTimeout) { [weak self] in
@@ -79,11 +99,19 @@ final class UpstreamPool: @unchecked Sendable {
                 }
                 waiters[waiterID] = Waiter(promise: promise, target: target, connectTimeout: connectTimeout, timeout: timeout)
                 perform(connectionAction)
-                return promise.futureResult
+                return Lease(future: promise.futureResult, waiterID: waiterID)
             case .fail(let reason):
-                return eventLoop.makeFailedFuture(UpstreamPoolError(reason, origin: origin, limits: machine.configuration, waitedFor: nil))
+                return Lease(future: eventLoop.makeFailedFuture(UpstreamPoolError(reason, origin: origin, limits: machine.configuration, waitedFor: nil)),
+                             waiterID: nil)
             }
         }
+    }
+
+    /// The lessee of a waiting lease gave up: it leaves the queue and its future fails with
+    /// `UpstreamPoolError.Kind.cancelled`. Nothing happens if it was already served or failed.
+    func cancel(waiter id: Int) {
+        eventLoop.preconditionInEventLoop()
+        perform(machine.waiterCancelled(id))
     }
 
     /// Returns a connection after a complete response; closes it when it cannot be reused.
@@ -106,6 +134,16 @@ final class UpstreamPool: @unchecked Sendable {
     func counts(origin: String) -> (connections: Int, idle: Int, waiters: Int) {
         eventLoop.preconditionInEventLoop()
         return (machine.connectionCount(origin: origin), machine.idleCount(origin: origin), machine.waiterCount(origin: origin))
+    }
+
+    /// Writes the pool's totals into the worker's gauges (`/metrics`); the worker's sweeper
+    /// calls it a few times a second.
+    func publish(to stats: WorkerStats) {
+        eventLoop.preconditionInEventLoop()
+        let t = machine.totals()
+        stats.set(.upstreamConnections, UInt64(t.connections))
+        stats.set(.upstreamIdleConnections, UInt64(t.idle))
+        stats.set(.upstreamWaiters, UInt64(t.waiters))
     }
 
     // MARK: - Performing actions

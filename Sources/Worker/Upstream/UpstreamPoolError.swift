@@ -8,6 +8,8 @@ struct UpstreamPoolError: Error, Equatable, CustomStringConvertible {
         case waitQueueFull
         /// No connection became available within the connect timeout.
         case waitTimedOut
+        /// The request gave up waiting (its client went away).
+        case cancelled
         case shutDown
         case connectFailed
     }
@@ -29,6 +31,9 @@ struct UpstreamPoolError: Error, Equatable, CustomStringConvertible {
             description = "no connection to \(origin) became available within \(ms) ms "
                 + "(limits.upstream_connect_timeout_ms; at most \(limits.maxConnectionsPerOrigin) per origin, "
                 + "limits.max_upstream_connections_per_origin)"
+        case .cancelled:
+            kind = .cancelled
+            description = "the request stopped waiting for a connection to \(origin) (its client went away)"
         case .shutDown:
             kind = .shutDown
             description = "the worker is shutting down"

@@ -38,6 +38,8 @@ struct UpstreamPoolStateMachine {
         case connectFailed
         case waitQueueFull
         case waitTimedOut
+        /// The lessee gave up (its client went away) before a connection came.
+        case cancelled
         case shutDown
     }
 
@@ -138,6 +140,18 @@ struct UpstreamPoolStateMachine {
     func connectionCount(origin: String) -> Int { origins[origin]?.total ?? 0 }
     func idleCount(origin: String) -> Int { origins[origin]?.idle.count ?? 0 }
     func waiterCount(origin: String) -> Int { origins[origin]?.waiters.count ?? 0 }
+
+    /// Connections (connecting, leased, idle), idle ones and waiters over every origin, for
+    /// the worker's gauges; O(origins), so called from a timer, not per request.
+    func totals() -> (connections: Int, idle: Int, waiters: Int) {
+        var t = (connections: 0, idle: 0, waiters: 0)
+        for o in origins.values {
+            t.connections += o.total
+            t.idle += o.idle.count
+            t.waiters += o.waiters.count
+        }
+        return t
+    }
 
     // MARK: - Events
 
@@ -255,10 +269,22 @@ struct UpstreamPoolStateMachine {
 
     /// Waiter `id` waited too long; nothing happens if it was already served.
     mutating func waiterTimedOut(_ id: WaiterID) -> Action {
+        removeWaiter(id, reason: .waitTimedOut)
+    }
+
+    /// Waiter `id` gave up (its client closed): it leaves the queue at once, so a released
+    /// connection goes to someone who still wants it instead of being handed to a lessee that
+    /// would only close it, and the queue slot is free for the next request. A connect already
+    /// started for it goes on and serves the next waiter, or is parked.
+    mutating func waiterCancelled(_ id: WaiterID) -> Action {
+        removeWaiter(id, reason: .cancelled)
+    }
+
+    private mutating func removeWaiter(_ id: WaiterID, reason: FailureReason) -> Action {
         guard let origin = waiterOrigins.removeValue(forKey: id) else { return .none }
         return withOrigin(origin) { o, _ in
             if let i = o.waiters.firstIndex(of: id) { o.waiters.remove(at: i) }
-            return Action(request: .failWaiter(id, .waitTimedOut), connection: .none)
+            return Action(request: .failWaiter(id, reason), connection: .none)
         }
     }
 
