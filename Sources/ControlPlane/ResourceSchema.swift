@@ -185,7 +185,8 @@ enum ResourceSchema {
         if let d = r.string("description", maxLength: 1000) { body["description"] = .string(d) }
         labels("labels", &r, into: &body)
         try r.finish()
-        body["credential_hash"] = existing?.body["credential_hash"]
+        // Server-owned: the credential, a pending registration, when it registered.
+        for field in ["credential_hash", "registration", "registered_ms"] { body[field] = existing?.body[field] }
         return Input(name: name ?? "", body: body)
     }
 }

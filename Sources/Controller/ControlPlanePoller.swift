@@ -84,6 +84,8 @@ final class ControlPlanePoller: @unchecked Sendable {
             if uploadFailures > 0 { logger.notice("usage upload succeeded again", metadata: ["failed_uploads": "\(uploadFailures)"]) }
             uploadFailures = 0
             logger.debug("usage uploaded", metadata: ["rows": "\(rows)", "batch": "\(batchID)"])
+        case .rejected(let reason, let batchID):
+            logger.error("usage batch refused by the control plane; dropped", metadata: ["reason": "\(reason)", "batch": "\(batchID)"])
         case .failed(let reason, let batchID):
             uploadFailures += 1
             if uploadFailures % 10 == 1 {

@@ -26,6 +26,14 @@ final class UsageUploader: @unchecked Sendable {
         case idle
         case uploaded(rows: Int, batchID: String)
         case failed(reason: String, batchID: String)
+        /// The control plane refused the batch for good (a 4xx other than 401, 408, 429): it
+        /// is dropped rather than sent again forever, which would stop every later upload.
+        case rejected(reason: String, batchID: String)
+    }
+
+    /// What a transport throws for a permanent refusal.
+    struct Rejected: Error, CustomStringConvertible {
+        var description: String
     }
 
     struct Row: Codable, Equatable {
@@ -99,8 +107,11 @@ final class UsageUploader: @unchecked Sendable {
             guard let body = try? encoder.encode(batch) else { return .failed(reason: "cannot encode the usage batch", batchID: batch.batch_id) }
             outgoing = (batch, body)
         }
+        var outcome = Outcome.uploaded(rows: outgoing.batch.rows.count, batchID: outgoing.batch.batch_id)
         do {
             try transport(outgoing.body)
+        } catch let rejected as Rejected {
+            outcome = .rejected(reason: rejected.description, batchID: outgoing.batch.batch_id)
         } catch {
             pending = outgoing
             return .failed(reason: "\(error)", batchID: outgoing.batch.batch_id)
@@ -110,7 +121,7 @@ final class UsageUploader: @unchecked Sendable {
             let id = SeriesID(slot: row.slot, start: row.start)
             acknowledged[id] = max(acknowledged[id] ?? 0, row.requests)
         }
-        return .uploaded(rows: outgoing.batch.rows.count, batchID: outgoing.batch.batch_id)
+        return outcome
     }
 
     static func row(_ s: UsageTable.Series) -> Row {
@@ -130,7 +141,9 @@ final class UsageUploader: @unchecked Sendable {
                                                   headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
                                                   body: body, timeout: Double(settings.timeoutMs) / 1000)
             guard reply.status == 200 else {
-                throw ControlPlaneSource.Failure("usage upload answered \(reply.status): \(String(decoding: reply.body.prefix(300), as: UTF8.self))")
+                let why = "usage upload answered \(reply.status): \(String(decoding: reply.body.prefix(300), as: UTF8.self))"
+                if (400..<500).contains(reply.status) && ![401, 408, 429].contains(reply.status) { throw Rejected(description: why) }
+                throw ControlPlaneSource.Failure(why)
             }
         }
     }

@@ -239,14 +239,27 @@ public final class UsageTable: @unchecked Sendable {
         return h < 2 ? h + 2 : h
     }
 
+    /// At most `maxNameBytes` of `name`, cut at a character boundary, so the name read back
+    /// is valid UTF-8 of at most that many bytes (what the control plane accepts).
+    static func truncated(_ name: String) -> Substring.UTF8View {
+        guard name.utf8.count > maxNameBytes else { return name[...].utf8 }
+        var bytes = 0
+        for scalar in name.unicodeScalars {
+            let width = UTF8.width(scalar)
+            if bytes + width > maxNameBytes { break }
+            bytes += width
+        }
+        return name[...].utf8.prefix(bytes)
+    }
+
     public func intervalStart(ofUnixSeconds now: Int64) -> Int64 { now - ((now % intervalSeconds) + intervalSeconds) % intervalSeconds }
 
     /// Adds one finished request to its series (the current interval of `nowSeconds`).
     /// Non-blocking: a bounded probe over atomics; a full table counts the record as dropped.
     public func record(_ sample: Sample, nowSeconds: Int64) {
         let start = intervalStart(ofUnixSeconds: nowSeconds)
-        let key = sample.key.utf8.prefix(Self.maxNameBytes)
-        let model = sample.model.utf8.prefix(Self.maxNameBytes)
+        let key = Self.truncated(sample.key)
+        let model = Self.truncated(sample.model)
         let h = Self.hash(intervalStart: start, key: key, model: model)
         var slot = Int(h % UInt64(capacity))
         for _ in 0..<min(Self.probeLimit, capacity) {

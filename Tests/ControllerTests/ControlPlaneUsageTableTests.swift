@@ -2,6 +2,7 @@ import Foundation
 import SharedState
 import Testing
 import TollgateTesting
+@testable import Controller
 
 /// The data plane's usage aggregates in shared memory: series per key × model × interval,
 /// exact counts under concurrent writers, reclamation only of uploaded, long-ended series.
@@ -96,5 +97,63 @@ import TollgateTesting
         let dir = try TempDirectory()
         let path = try dir.write("usage.shm", String(repeating: "x", count: 4096))
         #expect(throws: ControlBlock.Error.badMagic(path: path)) { try UsageTable.open(path: path) }
+    }
+
+    @Test func longNamesAreCutAtACharacterBoundary() throws {
+        let dir = try TempDirectory()
+        let table = try UsageTable.openOrCreate(path: dir.file("usage.shm"), capacity: 16, intervalSeconds: 60)
+        table.record(.init(key: "k" + String(repeating: "é", count: 100), model: "m", latencyMs: 1), nowSeconds: Self.t0)
+        let key = try #require(table.snapshot().first?.key)
+        #expect(key.utf8.count == 127)
+        #expect(key == "k" + String(repeating: "é", count: 63))
+    }
+
+    final class Calls: @unchecked Sendable {
+        var bodies: [Data] = []
+        var failure: (any Error)?
+    }
+
+    @Test func aFailedBatchIsResentUnchangedAndARefusedOneDropped() throws {
+        let dir = try TempDirectory()
+        let table = try UsageTable.openOrCreate(path: dir.file("usage.shm"), capacity: 16, intervalSeconds: 60)
+        table.record(.init(key: "app", model: "m", latencyMs: 1), nowSeconds: Self.t0)
+        let calls = Calls()
+        let uploader = UsageUploader(table: table) { body in
+            calls.bodies.append(body)
+            if let failure = calls.failure { throw failure }
+        }
+        calls.failure = ControlPlaneSource.Failure("unreachable")
+        guard case .failed(_, let id) = uploader.uploadOnce(nowSeconds: Self.t0) else { Issue.record("not failed"); return }
+        // New traffic meanwhile does not change the batch being retried.
+        table.record(.init(key: "app", model: "m", latencyMs: 1), nowSeconds: Self.t0)
+        guard case .failed(_, id) = uploader.uploadOnce(nowSeconds: Self.t0) else { Issue.record("not the same batch"); return }
+        #expect(calls.bodies.count == 2 && calls.bodies[0] == calls.bodies[1])
+        calls.failure = UsageUploader.Rejected(description: "422")
+        guard case .rejected(_, id) = uploader.uploadOnce(nowSeconds: Self.t0) else { Issue.record("not rejected"); return }
+        // Then the series' newer count goes out in a new batch, and nothing after that.
+        calls.failure = nil
+        guard case .uploaded(1, let next) = uploader.uploadOnce(nowSeconds: Self.t0), next != id else { Issue.record("no new batch"); return }
+        #expect(uploader.uploadOnce(nowSeconds: Self.t0) == .idle)
+        #expect(String(decoding: calls.bodies.last ?? Data(), as: UTF8.self).contains("\"requests\":2"))
+    }
+
+    /// The worker's per-request cost, in thread CPU time (debug build: an upper bound).
+    @Test func aRecordCostsMicroseconds() throws {
+        let dir = try TempDirectory()
+        let table = try UsageTable.openOrCreate(path: dir.file("usage.shm"), capacity: 4096, intervalSeconds: 60)
+        func cpuNanos() -> Int64 {
+            var ts = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+            return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        }
+        let sample = UsageTable.Sample(key: "team-search-production", model: "gpt-4o-mini", inputTokens: 812, outputTokens: 95,
+                                       costNanoUSD: 178_800, latencyMs: 420)
+        let n = 200_000
+        let start = cpuNanos()
+        for i in 0..<n { table.record(sample, nowSeconds: Self.t0 + Int64(i % 60)) }
+        let perRecord = Double(cpuNanos() - start) / Double(n)
+        print("usage record: \(Int(perRecord)) ns thread CPU per record (\(n) records)")
+        #expect(table.snapshot().first?[.requests] == UInt64(n))
+        #expect(perRecord < 20_000)
     }
 }
