@@ -62,7 +62,9 @@ public enum Migrations {
                     key_name TEXT NOT NULL, model TEXT NOT NULL, org_id TEXT NOT NULL, team TEXT NOT NULL, interval_seconds BIGINT NOT NULL,
                     requests BIGINT NOT NULL, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL, cost_nano_usd BIGINT NOT NULL,
                     latency_ms_sum BIGINT NOT NULL,
-                    latency_b0 BIGINT NOT NULL, latency_b1 BIGINT NOT NULL, latency_b2 BIGINT NOT NULL, latency_b3 BIGINT NOT NULL, latency_b4 BIGINT NOT NULL, latency_b5 BIGINT NOT NULL, latency_b6 BIGINT NOT NULL, latency_b7 BIGINT NOT NULL, latency_b8 BIGINT NOT NULL, latency_b9 BIGINT NOT NULL, latency_b10 BIGINT NOT NULL, latency_b11 BIGINT NOT NULL,
+                    latency_b0 BIGINT NOT NULL, latency_b1 BIGINT NOT NULL, latency_b2 BIGINT NOT NULL, latency_b3 BIGINT NOT NULL,
+                    latency_b4 BIGINT NOT NULL, latency_b5 BIGINT NOT NULL, latency_b6 BIGINT NOT NULL, latency_b7 BIGINT NOT NULL,
+                    latency_b8 BIGINT NOT NULL, latency_b9 BIGINT NOT NULL, latency_b10 BIGINT NOT NULL, latency_b11 BIGINT NOT NULL,
                     errors_client BIGINT NOT NULL, errors_auth BIGINT NOT NULL, errors_rate_limited BIGINT NOT NULL, errors_upstream BIGINT NOT NULL,
                     guardrail_blocks BIGINT NOT NULL, updated_ms BIGINT NOT NULL,
                     PRIMARY KEY (dataplane_id, source, slot, interval_start, key_name, model))
