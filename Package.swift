@@ -125,6 +125,7 @@ let package = Package(
             dependencies: [
                 "ControlPlaneStore", "Config", "TollgateCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -175,7 +176,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ControlPlaneTests",
-            dependencies: ["ControlPlane", "ControlPlaneStore", "Config", "TollgateTesting",
+            dependencies: ["ControlPlane", "ControlPlaneStore", "Config", "TollgateTesting", "Controller", "SharedState",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "NIOCore", package: "swift-nio")]
         ),

@@ -22,6 +22,9 @@ struct ConfigRenderer {
         /// For checking a change: every credential is replaced by a stand-in, so validation
         /// needs neither the master key nor the data plane's local files.
         case validation
+        /// For `export`: a YAML file; stored credentials stay sealed and are named by the
+        /// variable a data plane would get them in (`TOLLGATE_CP_SECRET_<ID>`).
+        case export
     }
 
     struct Rendered {
@@ -53,9 +56,13 @@ struct ConfigRenderer {
     let mode: Mode
     let nowSeconds: Int64
 
+    /// `dataplane` is the data plane's body: its listeners and limits, and its `labels`, which
+    /// select the scoped resources it receives (see `inScope`).
     func render(resources: [Resource], dataplane: JSONValue) throws -> Rendered {
+        let labels = dataplane["labels"]?.objectValue ?? [:]
+        let visible = resources.filter { Self.inScope($0.body["scope"], labels: labels) }
         func of(_ kind: ResourceKind) -> [Resource] {
-            resources.filter { $0.kind == kind.rawValue }.sorted { $0.name < $1.name }
+            visible.filter { $0.kind == kind.rawValue }.sorted { $0.name < $1.name }
         }
         var secrets: [String: String] = [:]
         var origins: [String: String] = [:]
@@ -80,9 +87,11 @@ struct ConfigRenderer {
                     guard let sealed = credential["sealed"]?.stringValue else { throw Failure(message: "provider \(p.name): sealed credential missing") }
                     secrets[variable] = try box.open(sealed, context: Self.sealContext(orgID: p.orgID, providerID: p.id))
                     out["api_key_env"] = .string(variable)
-                case (.delivery, "env"?):
+                case (.export, "stored"?):
+                    out["api_key_env"] = .string(variable)
+                case (_, "env"?):
                     out["api_key_env"] = credential["name"]
-                case (.delivery, "file"?):
+                case (_, "file"?):
                     out["api_key_file"] = credential["path"]
                 default:
                     throw Failure(message: "provider \(p.name): unknown credential type")
@@ -149,6 +158,13 @@ struct ConfigRenderer {
             config["guardrails"] = .object(guardrails)
         }
         return Rendered(config: .object(config), secrets: secrets, origins: origins)
+    }
+
+    /// Per-data-plane config scope: a resource without `scope` goes to every data plane; one
+    /// with a scope only to data planes whose labels have every pair of it (e.g. `region: eu`).
+    static func inScope(_ scope: JSONValue?, labels: [String: JSONValue]) -> Bool {
+        guard let wanted = scope?.objectValue else { return true }
+        return wanted.allSatisfy { labels[$0.key] == $0.value }
     }
 
     /// AES-GCM associated data for a provider's credential.

@@ -9,6 +9,7 @@ extension ControlPlaneAPI {
         case (.apiKey, "rotate"): return try await rotateKey(request, org: org, id: id)
         case (.apiKey, "revoke"): return try await revokeKey(request, org: org, id: id)
         case (.dataplane, "rotate-credential"): return try await rotateDataplaneCredential(request, org: org, id: id)
+        case (.dataplane, "registration-token"): return try await createRegistrationToken(request, org: org, id: id)
         case (.user, "tokens"): return try await createToken(request, org: org, userID: id)
         default: throw .notFound("action \(action) on \(kind.collection)")
         }

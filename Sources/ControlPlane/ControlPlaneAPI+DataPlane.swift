@@ -12,11 +12,7 @@ extension ControlPlaneAPI {
     static let maxReportedError = 2000
 
     func dataplaneConfig(_ request: APIRequest, id: String) async throws(APIError) -> APIResponse {
-        // One answer for an unknown id and a wrong credential: ids cannot be probed.
-        guard let credential = request.bearer() else { throw .unauthorized }
-        let dp: Resource
-        do { dp = try await store.resource(kind: ResourceKind.dataplane.rawValue, id: id) } catch { throw .unauthorized }
-        guard let stored = dp.body["credential_hash"]?.stringValue, Tokens.equal(Tokens.hash(credential), stored) else { throw .unauthorized }
+        let dp = try await authenticateDataplane(request, id: id)
 
         let rendered: ConfigRenderer.Rendered
         do {
@@ -34,7 +30,8 @@ extension ControlPlaneAPI {
         let reportedError = request.headers["x-tollgate-config-error"].map { String($0.prefix(Self.maxReportedError)) }
         let status = DataPlaneStatus(dataplaneID: id, lastSeenMs: clock(), polls: 0, servedETag: etag, appliedETag: applied,
                                      agentVersion: request.headers["x-tollgate-version"].map { String($0.prefix(64)) },
-                                     lastError: reportedError.flatMap { $0.isEmpty ? nil : $0 })
+                                     lastError: reportedError.flatMap { $0.isEmpty ? nil : $0 },
+                                     pollIntervalMs: request.headers["x-tollgate-poll-interval-ms"].flatMap { Int64($0) }.map { min(max($0, 100), 86_400_000) })
         do { try await store.recordPoll(status) } catch {
             // The config still goes out: a heartbeat lost to a database hiccup is logged, not fatal.
             logger.warning("cannot record a data plane's heartbeat", metadata: ["dataplane": "\(id)", "error": "\(error)"])

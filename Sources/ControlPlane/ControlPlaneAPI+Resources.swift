@@ -148,12 +148,34 @@ extension ControlPlaneAPI {
 
     /// Compiles the org's config as it would be after the change with the gateway's loader;
     /// any issue rejects the change with the resource and field it concerns.
+    ///
+    /// With scoped resources each data plane runs its own config, so the check compiles each
+    /// data plane's (issues name the data plane); an org without data planes is checked as one
+    /// config of everything.
     func checkConfig(_ kind: ResourceKind, after resources: [Resource], changed: Resource?) throws(APIError) {
         let renderer = ConfigRenderer(mode: .validation, nowSeconds: clock() / 1000)
         var issues: [APIError.Issue] = []
+        let dataplanes = resources.filter { $0.kind == ResourceKind.dataplane.rawValue }
+        let scoped = resources.contains { $0.body["scope"] != nil }
         do {
-            let dataplane = kind == .dataplane ? (changed?.body ?? ConfigValidation.checkDataplane) : ConfigValidation.checkDataplane
-            issues = ConfigValidation.check(try renderer.render(resources: resources, dataplane: dataplane))
+            if scoped, !dataplanes.isEmpty {
+                for dp in dataplanes.sorted(by: { $0.name < $1.name }) {
+                    var view = ConfigValidation.checkDataplane.objectValue ?? [:]
+                    if kind == .dataplane && dp.id == changed?.id { view = dp.body.objectValue ?? view }
+                    view["labels"] = dp.body["labels"]
+                    issues += ConfigValidation.check(try renderer.render(resources: resources, dataplane: .object(view))).map {
+                        APIError.Issue(path: "dataplane/\(dp.name): \($0.path)", message: $0.message)
+                    }
+                }
+            } else {
+                let all = resources.map { r -> Resource in
+                    var r = r
+                    r.body = .object((r.body.objectValue ?? [:]).filter { $0.key != "scope" })
+                    return r
+                }
+                let dataplane = kind == .dataplane ? (changed?.body ?? ConfigValidation.checkDataplane) : ConfigValidation.checkDataplane
+                issues = ConfigValidation.check(try renderer.render(resources: all, dataplane: dataplane))
+            }
         } catch {
             throw .internal("cannot render the config: \(error)")
         }
@@ -176,13 +198,16 @@ extension ControlPlaneAPI {
     }
 
     func statusView(_ status: DataPlaneStatus?) -> JSONValue {
-        guard let status else { return .object(["reachable": .bool(false), "last_seen_ms": .null, "polls": .integer(0)]) }
-        let reachable = clock() - status.lastSeenMs <= settings.unreachableAfterMs
-        return .object([
-            "reachable": .bool(reachable), "last_seen_ms": .integer(status.lastSeenMs), "polls": .integer(status.polls),
+        guard let status else { return .object(["reachable": .bool(false), "last_seen_ms": .null, "polls": .integer(0), "missed_polls": .null]) }
+        let health = DataPlaneHealth(lastSeenMs: status.lastSeenMs, pollIntervalMs: status.pollIntervalMs ?? settings.defaultPollIntervalMs,
+                                     unreachableAfterMissedPolls: settings.unreachableAfterMissedPolls, nowMs: clock())
+        let out: [String: JSONValue] = [
+            "reachable": .bool(health.reachable), "missed_polls": .integer(health.missedPolls), "poll_interval_ms": .integer(health.pollIntervalMs),
+            "last_seen_ms": .integer(status.lastSeenMs), "polls": .integer(status.polls),
             "served_etag": status.servedETag.map(JSONValue.string) ?? .null, "applied_etag": status.appliedETag.map(JSONValue.string) ?? .null,
             "in_sync": .bool(status.servedETag != nil && status.servedETag == status.appliedETag),
             "agent_version": status.agentVersion.map(JSONValue.string) ?? .null, "last_error": status.lastError.map(JSONValue.string) ?? .null,
-        ])
+        ]
+        return .object(out)
     }
 }

@@ -8,14 +8,19 @@ public struct ControlPlaneSettings: Sendable {
     public var adminTokenHash: String?
     /// Seals provider credentials; nil means the API refuses stored credentials.
     public var secretBox: SecretBox?
-    /// A data plane that has not polled for this long is shown as unreachable.
-    public var unreachableAfterMs: Int64
+    /// A data plane that missed this many consecutive polls (at the interval it reports) is
+    /// shown as unreachable.
+    public var unreachableAfterMissedPolls: Int
+    /// The interval assumed for a data plane that does not report one (the data plane's default).
+    public var defaultPollIntervalMs: Int64
     public var maxBodyBytes: Int
 
-    public init(adminTokenHash: String?, secretBox: SecretBox?, unreachableAfterMs: Int64 = 30_000, maxBodyBytes: Int = 1 << 20) {
+    public init(adminTokenHash: String?, secretBox: SecretBox?, unreachableAfterMissedPolls: Int = 3, defaultPollIntervalMs: Int64 = 10_000,
+                maxBodyBytes: Int = 1 << 20) {
         self.adminTokenHash = adminTokenHash
         self.secretBox = secretBox
-        self.unreachableAfterMs = unreachableAfterMs
+        self.unreachableAfterMissedPolls = max(1, unreachableAfterMissedPolls)
+        self.defaultPollIntervalMs = max(100, defaultPollIntervalMs)
         self.maxBodyBytes = maxBodyBytes
     }
 }

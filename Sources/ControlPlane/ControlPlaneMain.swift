@@ -16,15 +16,16 @@ public enum ControlPlaneMain {
         public var port: Int
         public var adminTokenFile: String?
         public var masterKeyFile: String?
-        public var unreachableAfterSeconds: Int
+        /// Consecutive missed polls after which a data plane is shown as unreachable.
+        public var unreachableAfterMissedPolls: Int
 
-        public init(database: String, host: String, port: Int, adminTokenFile: String?, masterKeyFile: String?, unreachableAfterSeconds: Int) {
+        public init(database: String, host: String, port: Int, adminTokenFile: String?, masterKeyFile: String?, unreachableAfterMissedPolls: Int) {
             self.database = database
             self.host = host
             self.port = port
             self.adminTokenFile = adminTokenFile
             self.masterKeyFile = masterKeyFile
-            self.unreachableAfterSeconds = unreachableAfterSeconds
+            self.unreachableAfterMissedPolls = unreachableAfterMissedPolls
         }
     }
 
@@ -139,11 +140,72 @@ public enum ControlPlaneMain {
         let box = try keyMaterial.map { material throws -> SecretBox in
             do { return try SecretBox(keyMaterial: material) } catch { throw SettingsError(description: "\(error)") }
         }
-        guard (1...86_400).contains(options.unreachableAfterSeconds) else {
-            throw SettingsError(description: "--unreachable-after must be between 1 and 86400 seconds")
+        guard (1...1000).contains(options.unreachableAfterMissedPolls) else {
+            throw SettingsError(description: "--unreachable-after-missed-polls must be between 1 and 1000")
         }
         return ControlPlaneSettings(adminTokenHash: adminToken.map(Tokens.hash), secretBox: box,
-                                    unreachableAfterMs: Int64(options.unreachableAfterSeconds) * 1000)
+                                    unreachableAfterMissedPolls: options.unreachableAfterMissedPolls)
+    }
+
+    /// Exit codes: 0 imported, 1 refused (every problem printed), 70 the database failed.
+    public static func importConfig(database: String, file: String, org: String, dataplane: String?) -> Int32 {
+        blocking {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                FileHandle.standardError.write(Data("tollgate control-plane import: cannot read \(file)\n".utf8))
+                return 1
+            }
+            let store: ControlPlaneStore
+            do {
+                store = try await ControlPlaneStore.open(try DatabaseURL.parse(database), logger: Logger(label: "tollgate.control-plane"))
+                _ = try await store.migrate(nowMs: nowMs())
+            } catch {
+                FileHandle.standardError.write(Data("tollgate control-plane import: \(error)\n".utf8))
+                return 70
+            }
+            let code: Int32
+            do {
+                let report = try await ConfigTransfer.importYAML(String(decoding: data, as: UTF8.self), source: file, into: store,
+                                                                 orgName: org, dataplaneName: dataplane, nowMs: nowMs())
+                print("imported \(report.created.count) resources into organization \(org) (\(report.orgID))")
+                for line in report.created { print("  \(line)") }
+                if let dp = report.dataplane {
+                    print("data plane \(dp.id): registration token (valid 1 h, shown once): \(dp.registrationToken)")
+                }
+                code = 0
+            } catch let failure as ConfigTransfer.Failure {
+                FileHandle.standardError.write(Data("tollgate control-plane import: \(failure)\n".utf8))
+                code = 1
+            } catch {
+                FileHandle.standardError.write(Data("tollgate control-plane import: \(error)\n".utf8))
+                code = 70
+            }
+            await store.close()
+            return code
+        }
+    }
+
+    /// Exit codes: 0 written, 1 no such org or data plane, 70 the database failed.
+    public static func exportConfig(database: String, org: String, dataplane: String?) -> Int32 {
+        blocking {
+            do {
+                let store = try await ControlPlaneStore.open(try DatabaseURL.parse(database), logger: Logger(label: "tollgate.control-plane"))
+                _ = try await store.migrate(nowMs: nowMs())
+                let text: String
+                do {
+                    text = try await ConfigTransfer.exportYAML(from: store, orgName: org, dataplaneName: dataplane, nowMs: nowMs())
+                } catch let failure as ConfigTransfer.Failure {
+                    await store.close()
+                    FileHandle.standardError.write(Data("tollgate control-plane export: \(failure)\n".utf8))
+                    return 1
+                }
+                await store.close()
+                FileHandle.standardOutput.write(Data(text.utf8))
+                return 0
+            } catch {
+                FileHandle.standardError.write(Data("tollgate control-plane export: \(error)\n".utf8))
+                return 70
+            }
+        }
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

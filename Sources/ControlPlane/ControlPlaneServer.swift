@@ -11,9 +11,10 @@ import NIOCore
 /// `GET /healthz`; `GET /api/v1/openapi.json` (`OpenAPIDocument`); `GET /api/v1/me`; `GET|POST /orgs`; `GET /orgs/{org}`;
 /// `GET|POST /orgs/{org}/{collection}` and `GET|PUT|DELETE /orgs/{org}/{collection}/{id}` for
 /// teams, users, api-keys, providers, models, routes, guardrail-policies, dataplanes;
-/// `POST /orgs/{org}/api-keys/{id}/rotate|revoke`, `POST /orgs/{org}/dataplanes/{id}/rotate-credential`,
+/// `POST /orgs/{org}/api-keys/{id}/rotate|revoke`, `POST /orgs/{org}/dataplanes/{id}/rotate-credential|registration-token`,
 /// `GET|POST /orgs/{org}/users/{id}/tokens`, `DELETE /orgs/{org}/users/{id}/tokens/{token}`;
-/// `GET /dataplanes/{id}/config` (the data-plane protocol); `GET /audit`, `GET /audit/verify`.
+/// `POST /dataplanes/{id}/register`, `GET /dataplanes/{id}/config` and `POST /dataplanes/{id}/usage` (the data-plane protocol);
+/// `GET /orgs/{org}/usage`; `GET /audit`, `GET /audit/verify`.
 enum ControlPlaneServer {
     static func router(api: ControlPlaneAPI) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
@@ -28,7 +29,11 @@ enum ControlPlaneServer {
             await Self.call(api, req, ctx) { try await api.getOrganization($0, org: try Self.param(ctx, "org")) }
         }
         v1.get("orgs/:org/:collection") { req, ctx in
-            await Self.call(api, req, ctx) { try await api.list($0, org: try Self.param(ctx, "org"), kind: try Self.kind(ctx)) }
+            await Self.call(api, req, ctx) {
+                // `usage` is not a resource collection but shares the segment (see the token routes below).
+                if try Self.param(ctx, "collection") == "usage" { return try await api.queryUsage($0, org: try Self.param(ctx, "org")) }
+                return try await api.list($0, org: try Self.param(ctx, "org"), kind: try Self.kind(ctx))
+            }
         }
         v1.post("orgs/:org/:collection") { req, ctx in
             await Self.call(api, req, ctx) { try await api.create($0, org: try Self.param(ctx, "org"), kind: try Self.kind(ctx)) }
@@ -65,6 +70,12 @@ enum ControlPlaneServer {
         v1.get("dataplanes/:id/config") { req, ctx in
             await Self.call(api, req, ctx) { try await api.dataplaneConfig($0, id: try Self.param(ctx, "id")) }
         }
+        v1.post("dataplanes/:id/register") { req, ctx in
+            await Self.call(api, req, ctx) { try await api.register($0, id: try Self.param(ctx, "id")) }
+        }
+        v1.post("dataplanes/:id/usage") { req, ctx in
+            await Self.call(api, req, ctx) { try await api.uploadUsage($0, id: try Self.param(ctx, "id")) }
+        }
         v1.get("audit") { req, ctx in await Self.call(api, req, ctx) { try await api.auditLog($0) } }
         v1.get("audit/verify") { req, ctx in await Self.call(api, req, ctx) { try await api.verifyAudit($0) } }
         return router
@@ -92,7 +103,7 @@ enum ControlPlaneServer {
         var request = request
         var apiRequest = APIRequest(method: request.method.rawValue, authorization: request.headers[.authorization],
                                     ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch], sourceIP: context.sourceIP)
-        for name in ["x-tollgate-version", "x-tollgate-config-error"] {
+        for name in ["x-tollgate-version", "x-tollgate-config-error", "x-tollgate-poll-interval-ms"] {
             if let field = HTTPField.Name(name), let value = request.headers[field] { apiRequest.headers[name] = value }
         }
         for (key, value) in request.uri.queryParameters { apiRequest.query[String(key)] = String(value) }

@@ -76,6 +76,47 @@ enum OpenAPIDocument {
                     ["name": "If-None-Match", "in": "header", "schema": ["type": "string"]],
                     ["name": "X-Tollgate-Version", "in": "header", "schema": ["type": "string"]],
                     ["name": "X-Tollgate-Config-Error", "in": "header", "schema": ["type": "string"]],
+                    ["name": "X-Tollgate-Poll-Interval-Ms", "in": "header", "schema": ["type": "integer"],
+                     "description": "the data plane's poll interval, for counting missed polls"],
+                ]),
+            ],
+            "/api/v1/dataplanes/{id}/register": [
+                "parameters": [param("id")],
+                "post": operation("exchange a one-time registration token (as the bearer) for the data plane's credential", [
+                    "200": json(["type": "object", "required": ["dataplane_id", "credential"], "properties": [
+                        "dataplane_id": ["type": "string"], "credential": ["type": "string"],
+                    ]], "the credential, shown once"),
+                ]),
+            ],
+            "/api/v1/orgs/{org}/dataplanes/{id}/registration-token": [
+                "parameters": [param("org"), param("id")],
+                "post": operation("a one-time registration token, shown once", [
+                    "201": json(["type": "object", "required": ["registration_token", "expires_ms"], "properties": [
+                        "dataplane_id": ["type": "string"], "registration_token": ["type": "string"], "expires_ms": ["type": "integer"],
+                        "version": ["type": "integer"],
+                    ]], "the token"),
+                ], body: ["type": "object", "properties": ["expires_in_seconds": ["type": "integer", "minimum": 60, "maximum": 604_800]],
+                          "additionalProperties": false]),
+            ],
+            "/api/v1/dataplanes/{id}/usage": [
+                "parameters": [param("id")],
+                "post": operation("upload usage aggregates (cumulative per series; a repeated batch_id is acknowledged and ignored)", [
+                    "200": json(["type": "object", "required": ["batch_id", "rows", "duplicate"], "properties": [
+                        "batch_id": ["type": "string"], "rows": ["type": "integer"], "duplicate": ["type": "boolean"],
+                    ]], "applied, or already applied"),
+                ], body: ref("UsageBatch")),
+            ],
+            "/api/v1/orgs/{org}/usage": [
+                "parameters": [param("org")],
+                "get": operation("usage per time bucket, grouped by key, model and/or team (a developer sees only its teams')",
+                                 ["200": json(ref("UsagePage"), "sums per bucket and group")], parameters: [
+                    ["name": "from", "in": "query", "schema": ["type": "integer", "minimum": 0], "description": "Unix seconds, inclusive (default: to - 24 h)"],
+                    ["name": "to", "in": "query", "schema": ["type": "integer", "minimum": 0], "description": "Unix seconds, exclusive (default: now)"],
+                    ["name": "bucket", "in": "query", "schema": ["type": "integer", "minimum": 60, "maximum": 31_622_400], "description": "seconds (default 3600)"],
+                    ["name": "group_by", "in": "query", "schema": ["type": "string"], "description": "comma-separated: key, model, team"],
+                    ["name": "key", "in": "query", "schema": ["type": "string"]],
+                    ["name": "model", "in": "query", "schema": ["type": "string"]],
+                    ["name": "team", "in": "query", "schema": ["type": "string"]],
                 ]),
             ],
             "/api/v1/audit": ["get": operation("the audit log", ["200": json(ref("Page"), "entries, oldest first")], parameters: [
@@ -140,6 +181,28 @@ enum OpenAPIDocument {
                 "format": ["const": .string(ConfigRenderer.documentFormat)],
                 "config": ["type": "string", "description": "the gateway config (YAML file schema) as JSON text"],
                 "secrets": ["type": "object", "additionalProperties": ["type": "string"]],
+            ]],
+            "UsageBatch": ["type": "object", "required": ["batch_id", "source", "rows"], "additionalProperties": false, "properties": [
+                "batch_id": ["type": "string", "maxLength": 128], "source": ["type": "string", "maxLength": 64],
+                "interval_seconds": ["type": "integer", "minimum": 1, "maximum": 86_400],
+                "rows": ["type": "array", "maxItems": .integer(Int64(ControlPlaneAPI.maxUsageRows)), "items": ["type": "object", "required": ["slot", "start", "key"], "properties": [
+                    "slot": ["type": "integer"], "start": ["type": "integer"], "key": ["type": "string"], "model": ["type": "string"],
+                    "requests": ["type": "integer"], "input_tokens": ["type": "integer"], "output_tokens": ["type": "integer"],
+                    "cost_nano_usd": ["type": "integer"], "latency_ms_sum": ["type": "integer"],
+                    "latency_buckets": ["type": "array", "items": ["type": "integer"], "maxItems": 12],
+                    "errors": ["type": "object", "properties": ["client": ["type": "integer"], "auth": ["type": "integer"],
+                                                               "rate_limited": ["type": "integer"], "upstream": ["type": "integer"]]],
+                    "guardrail_blocks": ["type": "integer"],
+                ]]],
+            ]],
+            "UsagePage": ["type": "object", "required": ["items", "next"], "properties": [
+                "items": ["type": "array", "items": ["type": "object", "required": ["bucket_start", "requests"], "properties": [
+                    "bucket_start": ["type": "integer"], "key": ["type": "string"], "model": ["type": "string"], "team": ["type": ["string", "null"]],
+                    "requests": ["type": "integer"], "input_tokens": ["type": "integer"], "output_tokens": ["type": "integer"],
+                    "cost_usd": ["type": "number"], "cost_nano_usd": ["type": "integer"], "latency_ms_sum": ["type": "integer"],
+                    "latency_buckets": ["type": "array", "items": ["type": "object"]], "errors": ["type": "object"], "guardrail_blocks": ["type": "integer"],
+                ]]],
+                "next": ["type": ["string", "null"]],
             ]],
             "AuditVerification": ["type": "object", "required": ["ok", "entries", "head_hash"], "properties": [
                 "ok": ["type": "boolean"], "entries": ["type": "integer"], "head_hash": ["type": "string"],

@@ -73,6 +73,7 @@ enum ResourceSchema {
         if let g = r.names("guardrails") { body["guardrails"] = .array(g.map(JSONValue.string)) }
         if let e = r.int("expires_at", in: 1...253_402_300_799) { body["expires_at"] = .integer(e) }
         if let d = r.string("description", maxLength: 1000) { body["description"] = .string(d) }
+        labels("scope", &r, into: &body)
         try r.finish()
         for field in ["key_hash", "key_prefix", "revoked_at"] { body[field] = existing?.body[field] }
         return Input(name: name ?? "", body: body)
@@ -109,6 +110,7 @@ enum ResourceSchema {
         if let file = r.string("api_key_file", maxLength: 4096) {
             if file.hasPrefix("/") { body["credential"] = .object(["type": .string("file"), "path": .string(file)]) } else { r.issue("api_key_file", "must be an absolute path on the data plane") }
         }
+        labels("scope", &r, into: &body)
         try r.finish()
         if given.isEmpty, let kept = existing?.body["credential"] { body["credential"] = kept }
         return Input(name: name ?? "", body: body)
@@ -129,6 +131,7 @@ enum ResourceSchema {
             body["upstream_model"] = .string(u)
         }
         if let l = r.object("limits") { body["limits"] = l }
+        labels("scope", &r, into: &body)
         try r.finish()
         return Input(name: name ?? "", body: body)
     }
@@ -143,6 +146,7 @@ enum ResourceSchema {
         }
         if let m = r.int("max_attempts", in: 1...64) { body["max_attempts"] = .integer(m) }
         if let g = r.names("guardrails") { body["guardrails"] = .array(g.map(JSONValue.string)) }
+        labels("scope", &r, into: &body)
         try r.finish()
         return Input(name: name ?? "", body: body)
     }
@@ -152,8 +156,23 @@ enum ResourceSchema {
         let name = r.name()
         var body: [String: JSONValue] = ["default": .bool(r.bool("default") ?? false)]
         if let c = r.array("checks", required: true, maxCount: 64) { body["checks"] = .array(c) }
+        labels("scope", &r, into: &body)
         try r.finish()
         return Input(name: name ?? "", body: body)
+    }
+
+    /// A data plane's `labels` or a resource's `scope`: at most 16 pairs of names (letters,
+    /// digits, `_-.`, ≤ 64 bytes) to short values.
+    static func labels(_ field: String, _ r: inout FieldReader, into body: inout [String: JSONValue]) {
+        guard let map = r.stringMap(field) else { return }
+        if map.count > 16 { r.issue(field, "at most 16 labels") }
+        for (k, v) in map.sorted(by: { $0.key < $1.key }) {
+            if k.isEmpty || k.utf8.count > 64 || !k.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }) {
+                r.issue("\(field).\(k)", "label names are 1-64 letters, digits, _, - or .")
+            }
+            if v.utf8.count > 128 { r.issue("\(field).\(k)", "label values are at most 128 bytes") }
+        }
+        if !map.isEmpty { body[field] = .object(map.mapValues(JSONValue.string)) }
     }
 
     static func dataplane(_ value: JSONValue, existing: Resource?) throws(APIError) -> Input {
@@ -164,8 +183,10 @@ enum ResourceSchema {
         if let l = r.object("limits") { body["limits"] = l }
         if let m = r.object("mock_provider") { body["mock_provider"] = m }
         if let d = r.string("description", maxLength: 1000) { body["description"] = .string(d) }
+        labels("labels", &r, into: &body)
         try r.finish()
-        body["credential_hash"] = existing?.body["credential_hash"]
+        // Server-owned: the credential, a pending registration, when it registered.
+        for field in ["credential_hash", "registration", "registered_ms"] { body[field] = existing?.body[field] }
         return Input(name: name ?? "", body: body)
     }
 }

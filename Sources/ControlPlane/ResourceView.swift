@@ -7,6 +7,10 @@ enum ResourceView {
     static func render(_ r: Resource, extra: [String: JSONValue] = [:]) -> JSONValue {
         var out: [String: JSONValue] = [:]
         for (k, v) in r.body.objectValue ?? [:] where !["key_hash", "credential_hash"].contains(k) { out[k] = v }
+        // A pending registration shows only when it expires, never the token's hash.
+        if let registration = r.body["registration"] {
+            out["registration"] = .object(["pending": .bool(true), "expires_ms": registration["expires_ms"] ?? .null])
+        }
         if let credential = r.body["credential"], credential["type"]?.stringValue == "stored" {
             out["credential"] = .object(["type": .string("stored"), "key_id": credential["key_id"] ?? .null])
         }

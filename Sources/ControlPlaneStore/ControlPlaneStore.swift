@@ -248,12 +248,12 @@ public final class ControlPlaneStore: Sendable {
     public func recordPoll(_ status: DataPlaneStatus) async throws {
         _ = try await backend.transaction { conn in
             try await conn.query("""
-                INSERT INTO dataplane_status (dataplane_id, last_seen_ms, polls, served_etag, applied_etag, agent_version, last_error)
-                VALUES ($1, $2, 1, $3, $4, $5, $6)
+                INSERT INTO dataplane_status (dataplane_id, last_seen_ms, polls, served_etag, applied_etag, agent_version, last_error, poll_interval_ms)
+                VALUES ($1, $2, 1, $3, $4, $5, $6, $7)
                 ON CONFLICT (dataplane_id) DO UPDATE SET last_seen_ms = $2, polls = dataplane_status.polls + 1,
-                    served_etag = $3, applied_etag = $4, agent_version = $5, last_error = $6
+                    served_etag = $3, applied_etag = $4, agent_version = $5, last_error = $6, poll_interval_ms = $7
                 """, [.text(status.dataplaneID), .integer(status.lastSeenMs), SQLValue(status.servedETag), SQLValue(status.appliedETag),
-                      SQLValue(status.agentVersion), SQLValue(status.lastError)])
+                      SQLValue(status.agentVersion), SQLValue(status.lastError), SQLValue(status.pollIntervalMs)])
         }
     }
 
@@ -264,7 +264,8 @@ public final class ControlPlaneStore: Sendable {
             }
             return DataPlaneStatus(dataplaneID: try row.text("dataplane_id"), lastSeenMs: try row.int("last_seen_ms"), polls: try row.int("polls"),
                                    servedETag: row.optionalText("served_etag"), appliedETag: row.optionalText("applied_etag"),
-                                   agentVersion: row.optionalText("agent_version"), lastError: row.optionalText("last_error"))
+                                   agentVersion: row.optionalText("agent_version"), lastError: row.optionalText("last_error"),
+                                   pollIntervalMs: row.optionalInt("poll_interval_ms"))
         }
     }
 

@@ -52,6 +52,36 @@ public enum Migrations {
                 "CREATE INDEX audit_log_org ON audit_log (org_id, seq)",
             ]
         },
+        Migration(version: 2, name: "usage aggregates") { _ in
+            [
+                // One row per series of one data plane's usage table: cumulative counts,
+                // replaced only by larger ones (see `ControlPlaneStore.recordUsage`).
+                """
+                CREATE TABLE usage_series (
+                    dataplane_id TEXT NOT NULL, source TEXT NOT NULL, slot BIGINT NOT NULL, interval_start BIGINT NOT NULL,
+                    key_name TEXT NOT NULL, model TEXT NOT NULL, org_id TEXT NOT NULL, team TEXT NOT NULL, interval_seconds BIGINT NOT NULL,
+                    requests BIGINT NOT NULL, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL, cost_nano_usd BIGINT NOT NULL,
+                    latency_ms_sum BIGINT NOT NULL,
+                    latency_b0 BIGINT NOT NULL, latency_b1 BIGINT NOT NULL, latency_b2 BIGINT NOT NULL, latency_b3 BIGINT NOT NULL,
+                    latency_b4 BIGINT NOT NULL, latency_b5 BIGINT NOT NULL, latency_b6 BIGINT NOT NULL, latency_b7 BIGINT NOT NULL,
+                    latency_b8 BIGINT NOT NULL, latency_b9 BIGINT NOT NULL, latency_b10 BIGINT NOT NULL, latency_b11 BIGINT NOT NULL,
+                    errors_client BIGINT NOT NULL, errors_auth BIGINT NOT NULL, errors_rate_limited BIGINT NOT NULL, errors_upstream BIGINT NOT NULL,
+                    guardrail_blocks BIGINT NOT NULL, updated_ms BIGINT NOT NULL,
+                    PRIMARY KEY (dataplane_id, source, slot, interval_start, key_name, model))
+                """,
+                "CREATE INDEX usage_series_org ON usage_series (org_id, interval_start)",
+                // Batch ids already applied: a repeated batch is acknowledged and ignored.
+                """
+                CREATE TABLE usage_batches (
+                    dataplane_id TEXT NOT NULL, batch_id TEXT NOT NULL, rows BIGINT NOT NULL, received_ms BIGINT NOT NULL,
+                    PRIMARY KEY (dataplane_id, batch_id))
+                """,
+            ]
+        },
+        Migration(version: 3, name: "data-plane poll interval") { _ in
+            // What the data plane says it polls at: missed polls are counted against it.
+            ["ALTER TABLE dataplane_status ADD COLUMN poll_interval_ms BIGINT"]
+        },
     ]
 
     public static var latest: Int { all.last?.version ?? 0 }

@@ -76,8 +76,12 @@ public struct DataPlaneStatus: Sendable, Equatable {
     public var agentVersion: String?
     /// The data plane's last config error (a rejected config), nil when its last config applied.
     public var lastError: String?
+    /// The poll interval the data plane reports, for counting the polls it missed.
+    public var pollIntervalMs: Int64?
 
-    public init(dataplaneID: String, lastSeenMs: Int64, polls: Int64, servedETag: String?, appliedETag: String?, agentVersion: String?, lastError: String?) {
+    public init(dataplaneID: String, lastSeenMs: Int64, polls: Int64, servedETag: String?, appliedETag: String?, agentVersion: String?, lastError: String?,
+                pollIntervalMs: Int64? = nil) {
+        self.pollIntervalMs = pollIntervalMs
         self.dataplaneID = dataplaneID
         self.lastSeenMs = lastSeenMs
         self.polls = polls

@@ -24,14 +24,20 @@ enum BlockingHTTP {
         var body: Data
     }
 
-    /// `send`, with the response headers.
+    /// `send`, with the response headers. With `maxBodyBytes`, the answer is read through
+    /// `CappedResponseReader`, which stops reading (and fails) as soon as it grows past the
+    /// cap, instead of holding all of a hostile or broken peer's body first.
     static func exchange(_ method: String, _ url: String, headers: [(String, String)] = [], body: Data? = nil,
-                         timeout: Double) throws -> Reply {
+                         timeout: Double, maxBodyBytes: Int? = nil) throws -> Reply {
         guard let u = URL(string: url) else { throw Failure(description: "\(url) is not a URL") }
         var request = URLRequest(url: u, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         request.httpMethod = method
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
+        if let maxBodyBytes {
+            let result = CappedResponseReader.exchange(request, maxBodyBytes: maxBodyBytes, timeout: timeout)
+            return try result.get()
+        }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: Result<Reply, Failure> = .failure(Failure(description: "no answer"))
         URLSession.shared.dataTask(with: request) { data, response, error in

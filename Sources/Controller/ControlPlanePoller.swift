@@ -15,9 +15,14 @@ final class ControlPlanePoller: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     // Touched only by the polling thread.
     private var state: ControlPlanePollState
+    /// Uploads the pod's usage after each poll (nil: no usage table).
+    private let uploader: UsageUploader?
+    private var uploadFailures = 0
 
-    init(settings: ControlPlaneSource.Settings, publisher: UncheckedBox<SnapshotPublisher>, publishQueue: DispatchQueue, logger: Logger) {
+    init(settings: ControlPlaneSource.Settings, publisher: UncheckedBox<SnapshotPublisher>, publishQueue: DispatchQueue, logger: Logger,
+         uploader: UsageUploader? = nil) {
         self.settings = settings
+        self.uploader = uploader
         self.publisher = publisher
         self.publishQueue = publishQueue
         self.logger = logger
@@ -29,6 +34,7 @@ final class ControlPlanePoller: @unchecked Sendable {
         let thread = Thread { [self] in
             while true {
                 pollOnce()
+                uploadUsage()
                 _ = wake.wait(timeout: .now() + .milliseconds(state.nextDelayMs(jitter: Double.random(in: -1...1))))
             }
         }
@@ -63,6 +69,28 @@ final class ControlPlanePoller: @unchecked Sendable {
             case .logRejected(let etag, let reason):
                 logger.error("config from the control plane rejected; the last good config stays in force",
                              metadata: ["etag": "\(etag)", "issues": "\(reason)"])
+            }
+        }
+    }
+
+    /// Failures are logged on the first and then every tenth attempt; the batch waits and is
+    /// sent again unchanged (see `UsageUploader`).
+    private func uploadUsage() {
+        guard let uploader else { return }
+        switch uploader.uploadOnce(nowSeconds: Int64(Date().timeIntervalSince1970)) {
+        case .idle:
+            break
+        case .uploaded(let rows, let batchID):
+            if uploadFailures > 0 { logger.notice("usage upload succeeded again", metadata: ["failed_uploads": "\(uploadFailures)"]) }
+            uploadFailures = 0
+            logger.debug("usage uploaded", metadata: ["rows": "\(rows)", "batch": "\(batchID)"])
+        case .rejected(let reason, let batchID):
+            logger.error("usage batch refused by the control plane; dropped", metadata: ["reason": "\(reason)", "batch": "\(batchID)"])
+        case .failed(let reason, let batchID):
+            uploadFailures += 1
+            if uploadFailures % 10 == 1 {
+                logger.warning("usage upload failed; it is kept and sent again", metadata: ["reason": "\(reason)", "batch": "\(batchID)",
+                                                                                          "failed_uploads": "\(uploadFailures)"])
             }
         }
     }

@@ -28,9 +28,13 @@ public enum ControlPlaneSource {
         public var intervalMs: Int
         public var maxBackoffMs: Int
         public var timeoutMs: Int
+        /// A one-time registration token (`tgdr_…`) to exchange for the credential when
+        /// `tokenFile` does not exist yet (first start); used once, by the supervisor.
+        public var registrationTokenFile: String?
 
         public init(url: String, dataplaneID: String, tokenFile: String, stateDirectory: String,
-                    intervalMs: Int = 10_000, maxBackoffMs: Int = 60_000, timeoutMs: Int = 5_000) {
+                    intervalMs: Int = 10_000, maxBackoffMs: Int = 60_000, timeoutMs: Int = 5_000, registrationTokenFile: String? = nil) {
+            self.registrationTokenFile = registrationTokenFile
             var trimmed = url
             while trimmed.hasSuffix("/") { trimmed.removeLast() }
             self.url = trimmed
@@ -98,12 +102,9 @@ public enum ControlPlaneSource {
     /// One poll (the heartbeat): sends what the data plane runs and why it rejected the last
     /// answer, if it did.
     public static func fetch(_ settings: Settings, appliedETag: String?, lastError: String?) throws -> FetchResult {
-        guard let tokenData = FileManager.default.contents(atPath: settings.tokenFile) else {
-            throw Failure("cannot read the data-plane token file \(settings.tokenFile)")
-        }
-        let token = String(decoding: tokenData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty else { throw Failure("the data-plane token file \(settings.tokenFile) is empty") }
-        var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json"), ("X-Tollgate-Version", TollgateCore.version)]
+        let token = try readToken(settings)
+        var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json"), ("X-Tollgate-Version", TollgateCore.version),
+                       ("X-Tollgate-Poll-Interval-Ms", String(settings.intervalMs))]
         if let appliedETag { headers.append(("If-None-Match", appliedETag)) }
         if let lastError {
             // One header line: no newlines, bounded.
@@ -111,7 +112,8 @@ public enum ControlPlaneSource {
         }
         let reply: BlockingHTTP.Reply
         do {
-            reply = try BlockingHTTP.exchange("GET", settings.configURL, headers: headers, timeout: Double(settings.timeoutMs) / 1000)
+            reply = try BlockingHTTP.exchange("GET", settings.configURL, headers: headers, timeout: Double(settings.timeoutMs) / 1000,
+                                              maxBodyBytes: maxDocumentBytes)
         } catch {
             throw Failure("\(settings.url) unreachable: \(error)")
         }
@@ -127,6 +129,41 @@ public enum ControlPlaneSource {
             let snippet = String(decoding: reply.body.prefix(300), as: UTF8.self)
             throw Failure("the control plane answered \(reply.status): \(snippet)")
         }
+    }
+
+    /// The data plane's credential, re-read every time so a rotated one takes effect.
+    static func readToken(_ settings: Settings) throws -> String {
+        guard let tokenData = FileManager.default.contents(atPath: settings.tokenFile) else {
+            throw Failure("cannot read the data-plane token file \(settings.tokenFile)")
+        }
+        let token = String(decoding: tokenData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw Failure("the data-plane token file \(settings.tokenFile) is empty") }
+        return token
+    }
+
+    /// First start with a registration token: exchange it for the data plane's credential and
+    /// write that to the token file (0600, atomically). Nothing to do once the file exists.
+    static func register(_ settings: Settings, logger: Logger) throws {
+        guard let registrationFile = settings.registrationTokenFile, (try? readToken(settings)) == nil else { return }
+        guard let data = FileManager.default.contents(atPath: registrationFile) else {
+            throw Failure("cannot read the registration token file \(registrationFile)")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let reply: BlockingHTTP.Reply
+        do {
+            reply = try BlockingHTTP.exchange("POST", "\(settings.url)/api/v1/dataplanes/\(settings.dataplaneID)/register",
+                                              headers: [("Authorization", "Bearer \(token)"), ("X-Tollgate-Version", TollgateCore.version)],
+                                              timeout: Double(settings.timeoutMs) / 1000, maxBodyBytes: 64 * 1024)
+        } catch {
+            throw Failure("cannot register with \(settings.url): \(error)")
+        }
+        struct Registered: Decodable { var credential: String }
+        guard reply.status == 200, let registered = try? JSONDecoder().decode(Registered.self, from: reply.body),
+              registered.credential.hasPrefix("tgdp_") else {
+            throw Failure("the control plane refused the registration token (\(reply.status)): it is wrong, used or expired; ask for a new one")
+        }
+        try writePrivately(Data((registered.credential + "\n").utf8), to: settings.tokenFile, directory: nil)
+        logger.notice("registered with the control plane; the credential is in the token file", metadata: ["file": "\(settings.tokenFile)"])
     }
 
     // MARK: - Last good config
@@ -147,7 +184,13 @@ public enum ControlPlaneSource {
         var bytes = Data(document.etag.utf8)
         bytes.append(0x0A)
         bytes.append(document.raw)
-        let temp = settings.lastGoodPath + ".tmp.\(getpid())"
+        try writePrivately(bytes, to: settings.lastGoodPath, directory: settings.stateDirectory)
+    }
+
+    /// Durably replaces `path` with `bytes`, mode 0600: temp file + fsync + rename (+ fsync of
+    /// `directory` when given).
+    static func writePrivately(_ bytes: Data, to path: String, directory: String?) throws {
+        let temp = path + ".tmp.\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure("cannot write \(temp): \(String(cString: strerror(errno)))") }
         let written = bytes.withUnsafeBytes { buffer -> Bool in
@@ -160,12 +203,11 @@ public enum ControlPlaneSource {
             return fsync(fd) == 0
         }
         close(fd)
-        guard written, rename(temp, settings.lastGoodPath) == 0 else {
+        guard written, rename(temp, path) == 0 else {
             unlink(temp)
-            throw Failure("cannot save the last good config to \(settings.lastGoodPath): \(String(cString: strerror(errno)))")
+            throw Failure("cannot write \(path): \(String(cString: strerror(errno)))")
         }
-        let dir = open(settings.stateDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 {
+        if let directory, case let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC), dir >= 0 {
             fsync(dir)
             close(dir)
         }
@@ -176,6 +218,7 @@ public enum ControlPlaneSource {
     /// The config a data plane starts on: the control plane's current one when it answers
     /// and compiles, else the last good one saved earlier (logged as such), else an error.
     public static func bootstrap(_ settings: Settings, logger: Logger) throws -> (GatewayConfig, Document) {
+        try register(settings, logger: logger)
         let saved = loadLastGood(settings)
         var why: String
         do {

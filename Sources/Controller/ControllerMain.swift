@@ -58,7 +58,10 @@ public enum ControllerMain {
         let syncBox = UncheckedBox(quotaSync)
         let queue = DispatchQueue(label: "tollgate.controller")
         // Control-plane mode: the poller is the config source; SIGHUP polls at once.
-        let poller = options.controlPlane.map { ControlPlanePoller(settings: $0, publisher: box, publishQueue: queue, logger: logger) }
+        let poller = options.controlPlane.map { settings in
+            ControlPlanePoller(settings: settings, publisher: box, publishQueue: queue, logger: logger,
+                               uploader: openUsageTable(paths: paths, logger: logger).map { UsageUploader(table: $0, transport: UsageUploader.http(settings)) })
+        }
         poller?.start()
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGHUP, SIGTERM, SIGINT, SIGQUIT] {
@@ -118,6 +121,17 @@ public enum ControllerMain {
         sync.start()
         logger.info("quota loop running", metadata: ["settings": "\(settings)"])
         return sync
+    }
+
+    /// The usage table the workers add to (created here if the controller is first); its
+    /// absence is logged and only disables the upload.
+    static func openUsageTable(paths: RunPaths, logger: Logger) -> UsageTable? {
+        do {
+            return try UsageTable.openOrCreate(path: paths.usageTable)
+        } catch {
+            logger.warning("usage table unavailable; no usage upload", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     static func reload(_ publisher: SnapshotPublisher, logger: Logger) {

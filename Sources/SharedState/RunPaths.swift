@@ -9,4 +9,6 @@ public struct RunPaths: Sendable {
     public var controlBlock: String { runDirectory + "/control.shm" }
     /// The quota table (rate limits, budgets) every worker charges and the controller syncs.
     public var quotaTable: String { runDirectory + "/quota.shm" }
+    /// Usage aggregates per key × model × interval (workers add, the controller uploads).
+    public var usageTable: String { runDirectory + "/usage.shm" }
 }

@@ -106,6 +106,7 @@ public enum WorkerMain {
         let worker = WorkerContext(workerID: options.workerID, eventLoop: loop, configStore: store, pool: pool,
                                    controlBlock: controlBlock, logger: logger, accessLog: options.accessLog)
         worker.quotaTable = quotaTable
+        worker.usage = WorkerContext.openUsageTable(runDirectory: options.runDirectory, logger: logger)
         worker.stats?.set(.activeConnections, 0)
         worker.stats?.set(.configGeneration, initial.generation)
         store.onSwap = { [unowned worker] old, new in

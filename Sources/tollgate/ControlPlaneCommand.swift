@@ -2,12 +2,13 @@ import ArgumentParser
 import ControlPlane
 import TollgateCore
 
-/// `tollgate control-plane [serve] --db …`, `control-plane migrate`, `control-plane audit verify`.
+/// `tollgate control-plane [serve] --db …`, `control-plane migrate`, `control-plane audit verify`,
+/// `control-plane import FILE.yaml`, `control-plane export`.
 struct ControlPlaneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "control-plane",
         abstract: "Run the management plane: REST API, config for data planes, audit log.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, AuditCommand.self],
+        subcommands: [ServeCommand.self, MigrateCommand.self, AuditCommand.self, ImportCommand.self, ExportCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 
@@ -42,8 +43,8 @@ struct ControlPlaneCommand: ParsableCommand {
         @Option(help: "File holding the master key(s) for provider credentials.")
         var masterKeyFile: String?
 
-        @Option(help: "Seconds without a poll after which a data plane is shown as unreachable.")
-        var unreachableAfter = 30
+        @Option(help: "Consecutive missed polls (at the interval each data plane reports) after which it is shown as unreachable.")
+        var unreachableAfterMissedPolls = 3
 
         @OptionGroup var log: LogOptions
 
@@ -54,7 +55,7 @@ struct ControlPlaneCommand: ParsableCommand {
         func run() throws {
             log.bootstrap(role: "control-plane")
             let code = ControlPlaneMain.serve(.init(database: database.db, host: host, port: port, adminTokenFile: adminTokenFile,
-                                                    masterKeyFile: masterKeyFile, unreachableAfterSeconds: unreachableAfter))
+                                                    masterKeyFile: masterKeyFile, unreachableAfterMissedPolls: unreachableAfterMissedPolls))
             throw ExitCode(code)
         }
     }
@@ -84,6 +85,48 @@ struct ControlPlaneCommand: ParsableCommand {
                 StructuredLogHandler.bootstrap(role: "control-plane", format: .text, level: .warning)
                 throw ExitCode(ControlPlaneMain.verifyAudit(database: database.db))
             }
+        }
+    }
+
+    struct ImportCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Load a gateway YAML file into an organisation (API keys keep their hashes).",
+            discussion: "Nothing is written unless every item validates and the resulting config compiles. Exit codes: 0 imported, 1 refused, 70 database failure.")
+
+        @Argument(help: "The gateway config file.")
+        var file: String
+
+        @OptionGroup var database: Database
+
+        @Option(help: "The organisation to import into (created if missing).")
+        var org: String
+
+        @Option(help: "Also create a data plane of this name from the file's listeners and limits (prints a one-time registration token).")
+        var dataplane: String?
+
+        func run() throws {
+            StructuredLogHandler.bootstrap(role: "control-plane", format: .text, level: .warning)
+            throw ExitCode(ControlPlaneMain.importConfig(database: database.db, file: file, org: org, dataplane: dataplane))
+        }
+    }
+
+    struct ExportCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Write an organisation's config as a gateway config file (JSON, which YAML reads) to stdout.")
+
+        @OptionGroup var database: Database
+
+        @Option(help: "The organisation to export.")
+        var org: String
+
+        @Option(help: "Export as this data plane runs it: its listeners, limits and scope.")
+        var dataplane: String?
+
+        func run() throws {
+            StructuredLogHandler.bootstrap(role: "control-plane", format: .text, level: .warning)
+            throw ExitCode(ControlPlaneMain.exportConfig(database: database.db, org: org, dataplane: dataplane))
         }
     }
 }

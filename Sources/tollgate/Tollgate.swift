@@ -191,6 +191,9 @@ struct ControlPlaneOptions: ParsableArguments {
     @Option(help: "File holding this data plane's credential (tgdp_…), re-read on every poll.")
     var dataplaneTokenFile: String?
 
+    @Option(help: "File holding a one-time registration token (tgdr_…): on first start, when the token file does not exist yet, it is exchanged for the credential, which is written to --dataplane-token-file.")
+    var dataplaneRegistrationTokenFile: String?
+
     @Option(help: "Directory for the last good config from the control plane (survives restarts; default /var/lib/tollgate).")
     var stateDir: String?
 
@@ -209,6 +212,6 @@ struct ControlPlaneOptions: ParsableArguments {
         guard let tokenFile = dataplaneTokenFile else { throw ValidationError("--control-plane needs --dataplane-token-file") }
         guard (500...3_600_000).contains(pollIntervalMs) else { throw ValidationError("--poll-interval-ms must be between 500 and 3600000") }
         return ControlPlaneSource.Settings(url: url, dataplaneID: id, tokenFile: tokenFile, stateDirectory: stateDir ?? "/var/lib/tollgate",
-                                           intervalMs: pollIntervalMs)
+                                           intervalMs: pollIntervalMs, registrationTokenFile: dataplaneRegistrationTokenFile)
     }
 }

@@ -44,7 +44,7 @@ final class APIHarness: @unchecked Sendable {
         self.clock = clock
         let settings = ControlPlaneSettings(adminTokenHash: Tokens.hash(Self.adminToken),
                                             secretBox: secretBox ? try SecretBox(keyMaterial: Self.masterKey) : nil,
-                                            unreachableAfterMs: 30_000)
+                                            unreachableAfterMissedPolls: 3)
         let api = ControlPlaneAPI(store: store, settings: settings, logger: Logger(label: "test"), clock: { clock.now })
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let app = Application(router: ControlPlaneServer.router(api: api),

@@ -151,7 +151,9 @@ import TollgateTesting
         withExtendedLifetime(mock) {}
     }
 
-    @Test func twoDataPlanesRunOneOrganizationsConfig() throws {
+    /// Two regions, each with its own scope (the EU one also gets a model the US one does not),
+    /// one registered with a one-time token, one with its credential; usage from both adds up.
+    @Test func twoDataPlanesRunTheirOwnScopeOfOneOrganizationsConfig() throws {
         let dir = try TempDirectory()
         let mock = try ChildProcess(executable: TestBinary.tollgatePath, arguments: ["mock-provider", "--host", "127.0.0.1", "--port", "0"])
         let mockLine = try mock.waitForOutput(containing: "listening on", timeout: 15)
@@ -161,20 +163,37 @@ import TollgateTesting
         let base = "/api/v1/orgs/\(org)"
         _ = try cp.create("\(base)/providers", #"{"name":"mock","kind":"openai-compatible","base_url":"http://127.0.0.1:\#(mockPort)/v1"}"#)
         _ = try cp.create("\(base)/models", #"{"name":"gpt-4o-mini","provider":"mock"}"#)
+        _ = try cp.create("\(base)/models", #"{"name":"eu-only","provider":"mock","upstream_model":"gpt-4o-mini","scope":{"region":"eu"}}"#)
         let secret = try #require(try cp.create("\(base)/api-keys", #"{"name":"app"}"#)["secret"] as? String)
         var gateways: [(ChildProcess, Int, String)] = []
         for region in ["eu", "us"] {
             let port = try freeLoopbackPort()
-            let dp = try cp.create("\(base)/dataplanes", #"{"name":"\#(region)","listeners":[{"address":"127.0.0.1","port":\#(port)}]}"#)
+            let dp = try cp.create("\(base)/dataplanes", #"{"name":"\#(region)","labels":{"region":"\#(region)"},"listeners":[{"address":"127.0.0.1","port":\#(port)}]}"#)
             let id = try #require(dp["id"] as? String)
-            let token = try dir.write("token-\(region)", try #require(dp["credential"] as? String))
-            let gw = try ChildProcess(executable: TestBinary.tollgatePath,
-                                      arguments: ["serve", "--control-plane", "http://127.0.0.1:\(cp.port)", "--dataplane-id", id,
-                                                  "--dataplane-token-file", token, "--state-dir", dir.file("state-\(region)"),
-                                                  "--poll-interval-ms", "500", "--workers", "1", "--run-dir", dir.file("run-\(region)")])
+            var arguments = ["serve", "--control-plane", "http://127.0.0.1:\(cp.port)", "--dataplane-id", id,
+                             "--dataplane-token-file", dir.file("token-\(region)"), "--state-dir", dir.file("state-\(region)"),
+                             "--poll-interval-ms", "500", "--workers", "1", "--run-dir", dir.file("run-\(region)")]
+            if region == "eu" {
+                let registration = try cp.create("\(base)/dataplanes/\(id)/registration-token", "{}")
+                let file = try dir.write("registration-eu", try #require(registration["registration_token"] as? String))
+                arguments += ["--dataplane-registration-token-file", file]
+            } else {
+                _ = try dir.write("token-\(region)", try #require(dp["credential"] as? String))
+            }
+            let gw = try ChildProcess(executable: TestBinary.tollgatePath, arguments: arguments)
             _ = try gw.waitForOutput(containing: "tollgate ready", timeout: 30)
             gateways.append((gw, port, id))
         }
+        #expect(FileManager.default.contents(atPath: dir.file("token-eu")).map { String(decoding: $0, as: UTF8.self).hasPrefix("tgdp_") } == true,
+                "the registration wrote the credential")
+        let scoped = { (port: Int) throws -> Int in
+            let client = HTTPTestClient(port: port, timeout: 15)
+            defer { client.close() }
+            return try client.postJSON("/v1/chat/completions", #"{"model":"eu-only","messages":[{"role":"user","content":"hi"}]}"#,
+                                       headers: [("Authorization", "Bearer \(secret)")]).status
+        }
+        #expect(try scoped(gateways[0].1) == 200)
+        #expect(try scoped(gateways[1].1) == 404)
         for (_, port, id) in gateways {
             #expect(try Self.chat(port, key: secret).status == 200)
             try Self.eventually(10, "data plane \(id) is in sync") {
@@ -183,6 +202,20 @@ import TollgateTesting
         }
         let listed = try cp.call("GET", "\(base)/dataplanes").json()["items"] as? [[String: Any]]
         #expect(listed?.count == 2)
+
+        // Usage: both data planes count in their shared memory and upload after their polls;
+        // the control plane sums them per key (an unknown model counts as a client error).
+        let client = HTTPTestClient(port: gateways[0].1, timeout: 15)
+        let unknown = try client.postJSON("/v1/chat/completions", #"{"model":"nope","messages":[{"role":"user","content":"hi"}]}"#,
+                                          headers: [("Authorization", "Bearer \(secret)")])
+        client.close()
+        #expect(unknown.status == 404 || unknown.status == 400, "\(unknown.bodyString)")
+        try Self.eventually(15, "both data planes' usage is uploaded") {
+            let items = try cp.call("GET", "\(base)/usage?group_by=key").json()["items"] as? [[String: Any]]
+            guard let app = items?.first(where: { $0["key"] as? String == "app" }) else { return false }
+            return app["requests"] as? Int == 5 && (app["errors"] as? [String: Any])?["client"] as? Int == 2
+                && (app["input_tokens"] as? Int ?? 0) > 0 && (app["output_tokens"] as? Int ?? 0) > 0
+        }
         for (gw, _, _) in gateways {
             gw.signal(SIGTERM)
             _ = try gw.waitForExit(timeout: 15)

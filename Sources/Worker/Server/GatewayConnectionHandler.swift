@@ -400,6 +400,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
     // MARK: - Responses
 
     private func respond(_ error: GatewayError, extraHeaders: [(String, String)] = []) {
+        worker.recordUsage(key: keyName, model: modelName, status: error.status, code: error.code, outcome: nil, since: requestStart)
         var headers = HTTPHeaders(extraHeaders)
         for (name, value) in error.headers { headers.add(name: name, value: value) }
         respondText(status: HTTPResponseStatus(statusCode: error.status), contentType: "application/json",
@@ -443,6 +444,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
     }
 
     func exchangeFinished(status: Int, backend: String?, attempts: Int, ending: ResponseEnding) {
+        worker.recordUsage(key: keyName, model: modelName, status: status, code: nil, outcome: exchange?.settledOutcome, since: requestStart)
         exchange = nil
         if ending == .completeAndClose { clientKeepAlive = false }
         finishResponse(status: status, backend: backend, attempts: attempts, abort: ending == .abort)

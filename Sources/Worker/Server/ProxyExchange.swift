@@ -100,6 +100,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private var adapterTranslator: (any ResponseTranslator)?
     /// The current attempt's reservation on its provider's budget (`providers[].budget`).
     private var providerAdmission: QuotaAdmission?
+    /// How the request's consumption was last settled, for usage metering.
+    private(set) var settledOutcome: QuotaAdmission.Outcome?
     /// Buffered translation: the upstream body collected so far.
     private var collected: ByteBuffer?
     private var collectedHead: HTTPResponseHead?
@@ -286,6 +288,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     /// Settles the request's quota and the serving provider's budget (each exactly once).
     private func settleQuota(_ outcome: QuotaAdmission.Outcome) {
+        settledOutcome = outcome
         request.admission?.settle(outcome)
         providerAdmission?.settle(outcome)
         providerAdmission = nil

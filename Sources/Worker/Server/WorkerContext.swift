@@ -19,6 +19,8 @@ final class WorkerContext: @unchecked Sendable {
     let controlBlock: ControlBlock?
     /// The pod's quota table (nil only in tests that build a worker without one).
     var quotaTable: QuotaTable?
+    /// The pod's usage aggregates (nil in tests that build a worker without one).
+    var usage: UsageTable?
     private var strictPool: StrictQuotaPool?
     private var wafPool: NIOThreadPool?
 
