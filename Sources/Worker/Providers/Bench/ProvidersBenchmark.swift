@@ -7,7 +7,7 @@ import NIOCore
 import TollgateCore
 
 /// Throughput of each provider translator on one core, for `tollgate providers-bench`:
-/// request translation (client body → upstream body, parsing included) on an ~8 KB and a
+/// request translation (client body → upstream body, the whole `ChatRequest` decode included) on an ~8 KB and a
 /// ~100 KB coding-agent turn, and response translation of a 200-event stream (fed in 512-byte
 /// reads, as a connection delivers it). Time is the thread's CPU time, so a loaded machine
 /// slows the wall clock but not the numbers.
@@ -37,17 +37,17 @@ public enum ProvidersBenchmark {
         for (label, size, tools) in [("8KB", 8 * 1024, 4), ("100KB", 100 * 1024, 40)] {
             let chat = ProvidersBenchInputs.agentRequest(bytes: size, tools: tools)
             out.append(Case(name: "request anthropic \(label)", input: chat) { body in
-                (try? AnthropicRequestTranslator.translate(body, upstreamModel: "claude").flatMap { TranslatedBody.encode($0, providerKind: "anthropic") }.get())?.count ?? 0
+                (try? ChatRequest.decode(body).flatMap { AnthropicRequestTranslator.translate($0, upstreamModel: "claude") }.get())?.count ?? 0
             })
             out.append(Case(name: "request gemini \(label)", input: chat) { body in
-                (try? GeminiRequestTranslator.translate(body).flatMap { TranslatedBody.encode($0, providerKind: "gemini") }.get())?.count ?? 0
+                (try? ChatRequest.decode(body).flatMap { GeminiRequestTranslator.translate($0) }.get())?.count ?? 0
             })
             out.append(Case(name: "request bedrock \(label)", input: chat) { body in
-                (try? BedrockConverseTranslator.translate(body).flatMap { TranslatedBody.encode($0, providerKind: "bedrock") }.get())?.count ?? 0
+                (try? ChatRequest.decode(body).flatMap { BedrockConverseTranslator.translate($0) }.get())?.count ?? 0
             })
             let messages = ProvidersBenchInputs.anthropicRequest(bytes: size, tools: tools)
             out.append(Case(name: "request anthropic-front→openai \(label)", input: messages) { body in
-                (try? AnthropicToOpenAIRequest.translate(body, upstreamModel: "gpt").flatMap { TranslatedBody.encode($0, providerKind: "openai") }.get())?.count ?? 0
+                (try? AnthropicToOpenAIRequest.translate(body, upstreamModel: "gpt").get())?.count ?? 0
             })
         }
         out.append(streamCase("stream anthropic 200 events", ProvidersBenchInputs.anthropicStream()) {
