@@ -69,7 +69,7 @@ import TollgateCore
     func wrongTypedMessagesReadAsMissing(body: String, why: String) throws {
         let r = try decode(body).get()
         #expect(r.decodeMessages() == nil, "\(why)")
-        guard case .failure(let e) = AnthropicRequestTranslator.translate(r, upstreamModel: "c") else { Issue.record(why); return }
+        guard case .failure(let e) = AnthropicRequestTranslator.translate(r, upstreamModel: "c") else { Issue.record("\(why)"); return }
         #expect(e.status == 400 && e.param == "messages")
     }
 
