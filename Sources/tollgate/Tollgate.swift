@@ -17,7 +17,7 @@ struct Tollgate: ParsableCommand {
         abstract: "An AI gateway: one policy-controlled front door for every LLM.",
         version: TollgateCore.version,
         subcommands: [Serve.self, ControlPlaneCommand.self, ConfigCommand.self, Keys.self, CatalogCommand.self, MockProviderCommand.self, WorkerCommand.self,
-                      ControllerCommand.self, DebugCommand.self, GuardrailsBenchCommand.self]
+                      ControllerCommand.self, DebugCommand.self, GuardrailsBenchCommand.self, ProvidersBenchCommand.self]
     )
 }
 

@@ -8,8 +8,7 @@ import TollgateCore
 /// the block.
 @Suite struct AnthropicDocumentTranslationTests {
     private func translate(_ blocks: String) -> Result<[String: Any], GatewayError> {
-        AnthropicToOpenAIRequest.translate(Array(#"{"model":"c","max_tokens":10,"messages":[{"role":"user","content":[\#(blocks)]}]}"#.utf8),
-                                           upstreamModel: "gpt-x")
+        TranslationHarness.anthropicFront(#"{"model":"c","max_tokens":10,"messages":[{"role":"user","content":[\#(blocks)]}]}"#, upstreamModel: "gpt-x")
     }
 
     private func userContent(_ out: [String: Any]) -> Any? {

@@ -6,7 +6,7 @@ import TollgateCore
 
 @Suite struct AnthropicFrontRequestTests {
     private func translate(_ json: String) -> Result<[String: Any], GatewayError> {
-        AnthropicToOpenAIRequest.translate(Array(json.utf8), upstreamModel: "gpt-x")
+        TranslationHarness.anthropicFront(json, upstreamModel: "gpt-x")
     }
 
     @Test func conversationWithToolsBecomesOpenAIMessages() throws {

@@ -7,7 +7,7 @@ import TollgateCore
 
 @Suite struct AnthropicRequestTranslationTests {
     private func translate(_ json: String) -> Result<[String: Any], GatewayError> {
-        AnthropicRequestTranslator.translate(Array(json.utf8), upstreamModel: "claude-x")
+        TranslationHarness.anthropic(json, upstreamModel: "claude-x")
     }
 
     private func ok(_ json: String) throws -> [String: Any] {

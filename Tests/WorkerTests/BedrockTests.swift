@@ -69,7 +69,7 @@ import TollgateCore
           {"role":"tool","tool_call_id":"t1","content":"res"}],
          "max_tokens":9,"temperature":0.2,"stop":"X","tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":"auto"}
         """#
-        guard case .success(let out) = BedrockConverseTranslator.translate(Array(json.utf8)) else { Issue.record("expected success"); return }
+        guard case .success(let out) = TranslationHarness.bedrock(json) else { Issue.record("expected success"); return }
         #expect((out["system"] as? [[String: String]]) == [["text": "Sys"]])
         let turns = out["messages"] as? [[String: Any]] ?? []
         #expect(turns.map { $0["role"] as? String } == ["user", "assistant", "user"])
@@ -81,7 +81,7 @@ import TollgateCore
         #expect(inference?["maxTokens"] as? Int == 9 && inference?["stopSequences"] as? [String] == ["X"])
         let tools = (out["toolConfig"] as? [String: Any])?["tools"] as? [[String: Any]]
         #expect(((tools?.first?["toolSpec"] as? [String: Any])?["name"] as? String) == "f")
-        guard case .failure(let e) = BedrockConverseTranslator.translate(Array(#"{"model":"m","messages":[],"seed":1}"#.utf8)) else { Issue.record("seed"); return }
+        guard case .failure(let e) = TranslationHarness.bedrock(#"{"model":"m","messages":[],"seed":1}"#) else { Issue.record("seed"); return }
         #expect(e.param == "seed")
     }
 

@@ -119,9 +119,9 @@ import Testing
 
         var headers = HTTPHeaders()
         headers.add(name: "x-amzn-bedrock-input-token-count", value: "12")
-        let cohere = BedrockEmbeddings.extract(modelID: "cohere.embed-english-v3")(["embeddings": [[0.1, 0.2]]], headers)
+        let cohere = TranslationHarness.extract(BedrockEmbeddings.extract(modelID: "cohere.embed-english-v3"), #"{"embeddings":[[0.1,0.2]]}"#, headers)
         #expect(cohere?.vectors == [[0.1, 0.2]] && cohere?.tokens == 12)
-        let vertexOut = GeminiEmbeddings.extract(vertex: true)(["predictions": [["embeddings": ["values": [1.0], "statistics": ["token_count": 3]]]]], HTTPHeaders())
+        let vertexOut = TranslationHarness.extract(GeminiEmbeddings.extract(vertex: true), #"{"predictions":[{"embeddings":{"values":[1.0],"statistics":{"token_count":3}}}]}"#)
         #expect(vertexOut?.tokens == 3)
     }
 

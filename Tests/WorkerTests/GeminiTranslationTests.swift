@@ -14,7 +14,7 @@ import TollgateCore
          "max_tokens":77,"temperature":0.3,"stop":["END"],"response_format":{"type":"json_object"},
          "tools":[{"type":"function","function":{"name":"lookup","description":"d","parameters":{"type":"object"}}}],"tool_choice":"required"}
         """#
-        guard case .success(let out) = GeminiRequestTranslator.translate(Array(json.utf8)) else { Issue.record("expected success"); return }
+        guard case .success(let out) = TranslationHarness.gemini(json) else { Issue.record("expected success"); return }
         #expect(((out["systemInstruction"] as? [String: Any])?["parts"] as? [[String: String]]) == [["text": "Be brief."]])
         let contents = out["contents"] as? [[String: Any]] ?? []
         #expect(contents.map { $0["role"] as? String } == ["user", "model", "user"])
@@ -31,11 +31,11 @@ import TollgateCore
     }
 
     @Test func refusalsNameTheField() {
-        guard case .failure(let e) = GeminiRequestTranslator.translate(Array(#"{"model":"g","messages":[],"logit_bias":{"1":1}}"#.utf8)) else {
+        guard case .failure(let e) = TranslationHarness.gemini(#"{"model":"g","messages":[],"logit_bias":{"1":1}}"#) else {
             Issue.record("expected failure"); return
         }
         #expect(e.param == "logit_bias")
-        guard case .failure(let e2) = GeminiRequestTranslator.translate(Array(#"{"model":"g","messages":[{"role":"tool","tool_call_id":"nope","content":"x"}]}"#.utf8)) else {
+        guard case .failure(let e2) = TranslationHarness.gemini(#"{"model":"g","messages":[{"role":"tool","tool_call_id":"nope","content":"x"}]}"#) else {
             Issue.record("expected failure"); return
         }
         #expect(e2.param == "messages[0].tool_call_id")

@@ -72,8 +72,8 @@ import TollgateCore
                                  query: "", endpoint: .chatCompletions, requestID: "r", config: try GatewayConnectionHandlerTests.config())
         _ = RequestParsingFilter(config: try GatewayConnectionHandlerTests.config()).onRequest(ctx)
         #expect(ctx.maxTokens == 20)
-        let translated = try AnthropicRequestTranslator.translate(Array(#"{"model":"m","max_tokens":10,"max_completion_tokens":20,"messages":[{"role":"user","content":"x"}]}"#.utf8),
-                                                                upstreamModel: "claude").get()
+        let translated = try TranslationHarness.anthropic(#"{"model":"m","max_tokens":10,"max_completion_tokens":20,"messages":[{"role":"user","content":"x"}]}"#,
+                                                          upstreamModel: "claude").get()
         #expect(translated["max_tokens"] as? Int == 20)
     }
 

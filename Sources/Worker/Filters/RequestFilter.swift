@@ -57,7 +57,8 @@ final class RequestContext {
     }
 
     let head: HTTPRequestHead
-    var body: ByteBuffer
+    /// Replacing the body (a guardrail's redaction) drops `chatRequest`: its spans point into the old bytes.
+    var body: ByteBuffer { didSet { chatRequest = nil } }
     let query: String
     let endpoint: Endpoint
     let requestID: String
@@ -75,6 +76,8 @@ final class RequestContext {
     var includeUsage = false
     var streamOptionsRange: Range<Int>?
     var maxTokens: Int?
+    /// Set by `RequestParsingFilter` for chat completions: the decoded request every translator reads.
+    var chatRequest: ChatRequest?
     /// Set by `ModelAccessFilter`.
     var route: CompiledRoute?
     /// Set by `QuotaFilter` when the request holds quota; settled once when it ends.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import TollgateCore
 
 /// The OpenAI-format pieces every translating adapter emits (stream chunks, the final usage
@@ -7,7 +11,7 @@ import TollgateCore
 struct OpenAIChunkWriter {
     /// The completion id; adapters learn the upstream's id from the first event.
     var id: String
-    let created = Int(Date().timeIntervalSince1970)
+    let created = Int(time(nil))
     let model: String
     /// Whether the client asked for `stream_options.include_usage` (then every chunk carries
     /// `"usage":null` and a final chunk carries the usage).
@@ -35,11 +39,5 @@ struct OpenAIChunkWriter {
         return "{\"prompt_tokens\":\(u.promptTokens),\"completion_tokens\":\(u.completionTokens),\"total_tokens\":\(u.promptTokens + u.completionTokens),"
             + "\"prompt_tokens_details\":{\"cached_tokens\":\(u.cachedTokens),\"audio_tokens\":0},"
             + "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}"
-    }
-
-    /// A JSON value (tool arguments, inputs) as compact JSON text with sorted keys.
-    static func json(_ value: Any?) -> String {
-        guard let value, let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
     }
 }

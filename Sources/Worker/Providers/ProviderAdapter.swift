@@ -1,11 +1,20 @@
 import Config
-import Foundation
 import NIOCore
 import NIOHTTP1
 import TollgateCore
 
 /// The wire format of one provider kind: how a client request becomes the upstream request,
 /// and how the upstream response becomes what the client's front expects.
+///
+/// `Providers/` owns every upstream wire format, both ways, around one decoded chat request:
+/// `ChatRequest` (`Request/`), the OpenAI Chat Completions body decoded once with
+/// `JSONScanner` by `RequestParsingFilter` and read by every translator
+/// (`ProxyExchange.Request.decodedChat()`; a body a guardrail rewrote is decoded once more, as
+/// spans point into bytes). Output is written with `JSONBuilder`, copying what the client or
+/// upstream sent as the bytes it is; upstream bodies and stream events are read with
+/// `JSONObjectView`. It must not use `JSONSerialization`, `[String: Any]` or `as?` casts on the
+/// request or stream path, do I/O (adapters are bytes in, bytes out), or trap on any input.
+/// `tollgate providers-bench` (`Bench/`) measures each translator.
 ///
 /// Adapters are stateless values chosen per provider when the config is compiled; everything
 /// per response lives in the `ResponseTranslator` an adapter hands out. The OpenAI adapter
@@ -53,16 +62,6 @@ struct Usage: Equatable, Sendable {
     private mutating func pin(_ value: Int) -> Int {
         if value < 0 || value > Self.maxTokens { wasClamped = true }
         return Saturating.clamp(value, to: 0...Self.maxTokens)
-    }
-
-    /// A token count read from an upstream JSON value (`as? Int` of a decoded number, or of a
-    /// Double such as 1e308 that does not fit): saturated, never trapping.
-    static func count(_ value: Any?) -> Int? {
-        switch value {
-        case let v as Int: return v
-        case let v as Double: return Saturating.int(v)
-        default: return nil
-        }
     }
 
     /// `a + b` for token counts of one response (input + cache reads + cache writes).

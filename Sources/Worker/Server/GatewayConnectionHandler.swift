@@ -362,6 +362,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ProxyExchange.Clien
                                                 admission: request.admission,
                                                 extraResponseHeaders: request.responseHeaders,
                                                 responseGuardrails: request.responseGuardrails)
+            proxied.chat = request.chatRequest
             proxied.streamLimits = StreamLimits(maxSSELineBytes: config.limits.maxSSELineBytes,
                                                 maxEventFrameBytes: config.limits.maxEventFrameBytes)
             let exchange = ProxyExchange(sink: self, worker: self.worker, config: config, route: route, request: proxied)

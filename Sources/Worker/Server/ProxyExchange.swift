@@ -67,6 +67,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         var extraResponseHeaders: [(String, String)] = []
         /// Guardrails on the output, layered over the adapter's translator.
         var responseGuardrails: GuardrailEngine?
+        /// The decoded chat request (`RequestParsingFilter`), nil when a filter rewrote the body since.
+        var chat: ChatRequest? = nil
     }
 
     private enum State {

@@ -1,4 +1,3 @@
-import Foundation
 import TollgateCore
 
 /// Anthropic's Messages API behind the OpenAI front: requests and responses are translated
@@ -20,9 +19,8 @@ struct AnthropicAdapter: ProviderAdapter {
         case .chatCompletions:
             break
         }
-        let bytes = Array(request.body.readableBytesView)
-        return AnthropicRequestTranslator.translate(bytes, upstreamModel: backend.model)
-            .flatMap { TranslatedBody.encode($0, providerKind: "anthropic") }
+        return request.decodedChat()
+            .flatMap { AnthropicRequestTranslator.translate($0, upstreamModel: backend.model) }
             .map { UpstreamRequest(path: "/v1/messages", headers: [], body: $0) }
     }
 

@@ -1,5 +1,4 @@
 import Config
-import Foundation
 import NIOCore
 import NIOHTTP1
 import TollgateCore
@@ -55,44 +54,43 @@ final class AnthropicResponseTranslator: ResponseTranslator {
     // MARK: - Whole responses
 
     func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            let error = GatewayError(status: 502, type: "server_error", code: "upstream_invalid_response",
-                                     message: "The upstream (anthropic) answered HTTP \(status) with a body that is not JSON.")
-            return (502, Array(error.openAIBody.utf8))
-        }
-        if status >= 400 || object["type"] as? String == "error" {
-            let e = object["error"] as? [String: Any] ?? [:]
-            let type = status >= 500 ? "server_error" : "invalid_request_error"
-            let error = GatewayError(status: status, type: type, code: e["type"] as? String,
-                                     message: "Upstream (anthropic): " + (e["message"] as? String ?? "HTTP \(status)"))
-            return (status, Array(error.openAIBody.utf8))
-        }
-        var text = ""
-        var toolCalls: [String] = []
-        for block in object["content"] as? [[String: Any]] ?? [] {
-            switch block["type"] as? String {
-            case "text":
-                text += block["text"] as? String ?? ""
-            case "tool_use":
-                let input = block["input"].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
-                    .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                toolCalls.append("{\"id\":" + JSONWriter.quoted(block["id"] as? String ?? "") + ",\"type\":\"function\",\"function\":{\"name\":"
-                                 + JSONWriter.quoted(block["name"] as? String ?? "") + ",\"arguments\":" + JSONWriter.quoted(input) + "}}")
-            default:
-                break
+        body.withUnsafeBytes { raw in
+            guard let object = JSONObjectView(document: raw) else {
+                let error = GatewayError(status: 502, type: "server_error", code: "upstream_invalid_response",
+                                         message: "The upstream (anthropic) answered HTTP \(status) with a body that is not JSON.")
+                return (502, Array(error.openAIBody.utf8))
             }
+            if status >= 400 || object.string("type") == "error" {
+                let e = object.object("error")
+                let type = status >= 500 ? "server_error" : "invalid_request_error"
+                let error = GatewayError(status: status, type: type, code: e?.string("type"),
+                                         message: "Upstream (anthropic): " + (e?.string("message") ?? "HTTP \(status)"))
+                return (status, Array(error.openAIBody.utf8))
+            }
+            var text = ""
+            var toolCalls: [String] = []
+            for block in object.objects("content") ?? [] {
+                switch block.string("type") {
+                case "text":
+                    text += block.string("text") ?? ""
+                case "tool_use":
+                    toolCalls.append("{\"id\":" + JSONWriter.quoted(block.string("id") ?? "") + ",\"type\":\"function\",\"function\":{\"name\":"
+                                     + JSONWriter.quoted(block.string("name") ?? "") + ",\"arguments\":" + JSONWriter.quoted(block.compactJSON("input")) + "}}")
+                default:
+                    break
+                }
+            }
+            noteUsage(object.object("usage"))
+            let hasText = !text.isEmpty || toolCalls.isEmpty
+            var message = "{\"role\":\"assistant\",\"content\":" + (hasText ? JSONWriter.quoted(text) : "null")
+            if !toolCalls.isEmpty { message += ",\"tool_calls\":[" + toolCalls.joined(separator: ",") + "]" }
+            message += ",\"refusal\":null,\"annotations\":[]}"
+            let finish = Self.finishReason(object.string("stop_reason"))
+            let out = "{\"id\":" + JSONWriter.quoted("chatcmpl-" + (object.string("id") ?? "anthropic")) + ",\"object\":\"chat.completion\",\"created\":\(writer.created),\"model\":"
+                + JSONWriter.quoted(model) + ",\"choices\":[{\"index\":0,\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"\(finish)\"}],"
+                + "\"usage\":" + OpenAIChunkWriter.usageJSON(currentUsage) + ",\"system_fingerprint\":null}"
+            return (200, Array(out.utf8))
         }
-        let usage = object["usage"] as? [String: Any] ?? [:]
-        noteUsage(usage)
-        let hasText = !text.isEmpty || toolCalls.isEmpty
-        var message = "{\"role\":\"assistant\",\"content\":" + (hasText ? JSONWriter.quoted(text) : "null")
-        if !toolCalls.isEmpty { message += ",\"tool_calls\":[" + toolCalls.joined(separator: ",") + "]" }
-        message += ",\"refusal\":null,\"annotations\":[]}"
-        let finish = Self.finishReason(object["stop_reason"] as? String)
-        let out = "{\"id\":" + JSONWriter.quoted("chatcmpl-" + (object["id"] as? String ?? "anthropic")) + ",\"object\":\"chat.completion\",\"created\":\(writer.created),\"model\":"
-            + JSONWriter.quoted(model) + ",\"choices\":[{\"index\":0,\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"\(finish)\"}],"
-            + "\"usage\":" + OpenAIChunkWriter.usageJSON(currentUsage) + ",\"system_fingerprint\":null}"
-        return (200, Array(out.utf8))
     }
 
     // MARK: - Streams
@@ -100,7 +98,7 @@ final class AnthropicResponseTranslator: ResponseTranslator {
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
         for event in reader.events(buffer) {
-            out += translate(event)
+            out += event.data.withUnsafeBytes { raw in translate(event, raw) }
         }
         return out + reader.takeFailureEvent()
     }
@@ -109,38 +107,36 @@ final class AnthropicResponseTranslator: ResponseTranslator {
         finished || streamFailure != nil ? [] : Array("data: [DONE]\n\n".utf8)
     }
 
-    private func translate(_ event: SSEParser.Event) -> [UInt8] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any] else { return [] }
-        let type = object["type"] as? String ?? event.event ?? ""
+    private func translate(_ event: SSEParser.Event, _ raw: UnsafeRawBufferPointer) -> [UInt8] {
+        guard let object = JSONObjectView(document: raw) else { return [] }
+        let type = object.string("type") ?? event.event ?? ""
         switch type {
         case "message_start":
-            let message = object["message"] as? [String: Any] ?? [:]
-            writer.id = "chatcmpl-" + (message["id"] as? String ?? "anthropic")
-            noteUsage(message["usage"] as? [String: Any] ?? [:], final: false)
+            let message = object.object("message")
+            writer.id = "chatcmpl-" + (message?.string("id") ?? "anthropic")
+            noteUsage(message?.object("usage"), final: false)
             return writer.chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
         case "content_block_start":
-            let block = object["content_block"] as? [String: Any] ?? [:]
-            guard block["type"] as? String == "tool_use", let index = object["index"] as? Int else { return [] }
+            guard let block = object.object("content_block"), block.string("type") == "tool_use", let index = object.int("index") else { return [] }
             let toolIndex = toolIndexByBlock.count
             toolIndexByBlock[index] = toolIndex
-            return writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(toolIndex),\"id\":" + JSONWriter.quoted(block["id"] as? String ?? "")
-                         + ",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(block["name"] as? String ?? "") + ",\"arguments\":\"\"}}]}")
+            return writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(toolIndex),\"id\":" + JSONWriter.quoted(block.string("id") ?? "")
+                         + ",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(block.string("name") ?? "") + ",\"arguments\":\"\"}}]}")
         case "content_block_delta":
-            let delta = object["delta"] as? [String: Any] ?? [:]
-            switch delta["type"] as? String {
+            guard let delta = object.object("delta") else { return [] }
+            switch delta.string("type") {
             case "text_delta":
-                return writer.chunk(delta: "{\"content\":" + JSONWriter.quoted(delta["text"] as? String ?? "") + "}")
+                return writer.chunk(delta: "{\"content\":" + Self.literal(delta, "text") + "}")
             case "input_json_delta":
-                guard let index = object["index"] as? Int, let toolIndex = toolIndexByBlock[index] else { return [] }
+                guard let index = object.int("index"), let toolIndex = toolIndexByBlock[index] else { return [] }
                 return writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(toolIndex),\"function\":{\"arguments\":"
-                             + JSONWriter.quoted(delta["partial_json"] as? String ?? "") + "}}]}")
+                             + Self.literal(delta, "partial_json") + "}}]}")
             default:
                 return []
             }
         case "message_delta":
-            noteUsage(object["usage"] as? [String: Any] ?? [:])
-            let delta = object["delta"] as? [String: Any] ?? [:]
-            guard let reason = delta["stop_reason"] as? String else { return [] }
+            noteUsage(object.object("usage"))
+            guard let reason = object.object("delta")?.string("stop_reason") else { return [] }
             return writer.chunk(delta: "{}", finish: Self.finishReason(reason))
         case "message_stop":
             finished = true
@@ -149,24 +145,31 @@ final class AnthropicResponseTranslator: ResponseTranslator {
             return out + Array("data: [DONE]\n\n".utf8)
         case "error":
             finished = true
-            let e = object["error"] as? [String: Any] ?? [:]
-            let error = GatewayError(status: 502, type: "server_error", code: e["type"] as? String ?? "upstream_error",
-                                     message: "Upstream (anthropic) stream error: " + (e["message"] as? String ?? "unknown"))
+            let e = object.object("error")
+            let error = GatewayError(status: 502, type: "server_error", code: e?.string("type") ?? "upstream_error",
+                                     message: "Upstream (anthropic) stream error: " + (e?.string("message") ?? "unknown"))
             return Array(("data: " + error.openAIBody + "\n\n").utf8)
         default:
             return []
         }
     }
 
-    private func noteUsage(_ usage: [String: Any], final: Bool = true) {
-        if final && !usage.isEmpty { sawUsage = true }
-        if let v = Usage.count(usage["input_tokens"]) { inputTokens = v }
-        if let v = Usage.count(usage["output_tokens"]) { outputTokens = v }
-        let read = max(0, Usage.count(usage["cache_read_input_tokens"]) ?? 0)
-        let creation = max(0, Usage.count(usage["cache_creation_input_tokens"]) ?? 0)
+    /// A string member as the JSON literal it already is (the upstream's escaping kept), or `""`.
+    static func literal(_ object: JSONObjectView, _ name: String) -> String {
+        guard let span = object[name], span.kind == .string else { return "\"\"" }
+        return String(decoding: object.bytes(span), as: UTF8.self)
+    }
+
+    private func noteUsage(_ usage: JSONObjectView?, final: Bool = true) {
+        guard let usage else { return }
+        if final && !usage.index.members.isEmpty { sawUsage = true }
+        if let v = usage.count("input_tokens") { inputTokens = v }
+        if let v = usage.count("output_tokens") { outputTokens = v }
+        let read = max(0, usage.count("cache_read_input_tokens") ?? 0)
+        let creation = max(0, usage.count("cache_creation_input_tokens") ?? 0)
         if Usage.sum(read, creation) > 0 {
             cachedTokens = read
-            inputTokens = Usage.sum(Usage.count(usage["input_tokens"]) ?? inputTokens, read, creation)
+            inputTokens = Usage.sum(usage.count("input_tokens") ?? inputTokens, read, creation)
         }
     }
 

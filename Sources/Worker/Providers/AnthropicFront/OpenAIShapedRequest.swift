@@ -1,4 +1,3 @@
-import Foundation
 import TollgateCore
 
 /// The chat request in OpenAI Chat Completions shape, whichever front it came in on: the
@@ -11,12 +10,28 @@ enum OpenAIShapedRequest {
         case .chatCompletions:
             return .success(Array(request.body.readableBytesView))
         case .messages:
-            return AnthropicToOpenAIRequest.translate(Array(request.body.readableBytesView), upstreamModel: backend.model)
-                .flatMap { TranslatedBody.encode($0, providerKind: providerKind) }
+            return AnthropicToOpenAIRequest.translate(request.body, upstreamModel: backend.model)
         case .embeddings, .countTokens:
-            return .failure(.badRequest("Provider kind \(providerKind) does not serve this endpoint; route the model to another provider.",
-                                        code: "unsupported_endpoint"))
+            return .failure(unsupportedEndpoint(providerKind))
         }
+    }
+
+    /// The chat request decoded, for the translating adapters: the OpenAI front's as the
+    /// filter chain decoded it, the Anthropic front's translated into OpenAI's shape first.
+    static func chatRequest(_ request: ProxyExchange.Request, backend: CompiledBackend, providerKind: String) -> Result<ChatRequest, GatewayError> {
+        switch request.endpoint {
+        case .chatCompletions:
+            return request.decodedChat()
+        case .messages:
+            return AnthropicToOpenAIRequest.translate(request.body, upstreamModel: backend.model).flatMap { ChatRequest.decode($0) }
+        case .embeddings, .countTokens:
+            return .failure(unsupportedEndpoint(providerKind))
+        }
+    }
+
+    private static func unsupportedEndpoint(_ providerKind: String) -> GatewayError {
+        .badRequest("Provider kind \(providerKind) does not serve this endpoint; route the model to another provider.",
+                    code: "unsupported_endpoint")
     }
 
     /// The translator for a chat response: `translator` alone for the OpenAI front, chained

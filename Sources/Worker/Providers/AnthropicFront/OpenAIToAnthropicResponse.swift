@@ -1,5 +1,4 @@
 import Config
-import Foundation
 import NIOCore
 import NIOHTTP1
 import TollgateCore
@@ -55,35 +54,36 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
     // MARK: - Whole
 
     func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            let e = GatewayError(status: 502, type: "server_error", code: "upstream_invalid_response",
-                                 message: "The upstream answered HTTP \(status) with a body that is not JSON.")
-            return (502, Array(e.anthropicBody.utf8))
+        body.withUnsafeBytes { raw in
+            guard let object = JSONObjectView(document: raw) else {
+                let e = GatewayError(status: 502, type: "server_error", code: "upstream_invalid_response",
+                                     message: "The upstream answered HTTP \(status) with a body that is not JSON.")
+                return (502, Array(e.anthropicBody.utf8))
+            }
+            if !(200..<300).contains(status) {
+                let message = object.object("error")?.string("message") ?? "HTTP \(status)"
+                let e = GatewayError(status: status, type: "", code: nil, message: "Upstream: " + message)
+                return (status, Array(e.anthropicBody.utf8))
+            }
+            noteUsage(object.object("usage"))
+            let choice = object.objects("choices")?.first
+            let message = choice?.object("message")
+            var content: [String] = []
+            if let text = message?["content"], text.kind == .string, !text.isEmptyString, let m = message {
+                content.append("{\"type\":\"text\",\"text\":" + String(decoding: m.bytes(text), as: UTF8.self) + "}")
+            }
+            for call in message?.objects("tool_calls") ?? [] {
+                let fn = call.object("function")
+                let input = ToolArguments.object(fn?.string("arguments")).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                content.append("{\"type\":\"tool_use\",\"id\":" + JSONWriter.quoted(call.string("id") ?? "") + ",\"name\":"
+                               + JSONWriter.quoted(fn?.string("name") ?? "") + ",\"input\":" + input + "}")
+            }
+            let stop = Self.stopReason(choice?.string("finish_reason"))
+            let out = "{\"id\":" + JSONWriter.quoted("msg_" + (object.string("id") ?? "tollgate")) + ",\"type\":\"message\",\"role\":\"assistant\",\"model\":"
+                + JSONWriter.quoted(model) + ",\"content\":[" + content.joined(separator: ",") + "],\"stop_reason\":\"\(stop)\",\"stop_sequence\":null,\"usage\":"
+                + usageJSON() + "}"
+            return (200, Array(out.utf8))
         }
-        if !(200..<300).contains(status) {
-            let message = (object["error"] as? [String: Any])?["message"] as? String ?? "HTTP \(status)"
-            let e = GatewayError(status: status, type: "", code: nil, message: "Upstream: " + message)
-            return (status, Array(e.anthropicBody.utf8))
-        }
-        noteUsage(object["usage"] as? [String: Any])
-        let choice = (object["choices"] as? [[String: Any]])?.first ?? [:]
-        let message = choice["message"] as? [String: Any] ?? [:]
-        var content: [String] = []
-        if let text = message["content"] as? String, !text.isEmpty {
-            content.append("{\"type\":\"text\",\"text\":" + JSONWriter.quoted(text) + "}")
-        }
-        for call in message["tool_calls"] as? [[String: Any]] ?? [] {
-            let fn = call["function"] as? [String: Any] ?? [:]
-            let args = fn["arguments"] as? String ?? "{}"
-            let input = (try? JSONSerialization.jsonObject(with: Data((args.isEmpty ? "{}" : args).utf8))) != nil ? (args.isEmpty ? "{}" : args) : "{}"
-            content.append("{\"type\":\"tool_use\",\"id\":" + JSONWriter.quoted(call["id"] as? String ?? "") + ",\"name\":"
-                           + JSONWriter.quoted(fn["name"] as? String ?? "") + ",\"input\":" + input + "}")
-        }
-        let stop = Self.stopReason(choice["finish_reason"] as? String)
-        let out = "{\"id\":" + JSONWriter.quoted("msg_" + (object["id"] as? String ?? "tollgate")) + ",\"type\":\"message\",\"role\":\"assistant\",\"model\":"
-            + JSONWriter.quoted(model) + ",\"content\":[" + content.joined(separator: ",") + "],\"stop_reason\":\"\(stop)\",\"stop_sequence\":null,\"usage\":"
-            + usageJSON() + "}"
-        return (200, Array(out.utf8))
     }
 
     // MARK: - Stream
@@ -95,56 +95,60 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
                 out += finish()
                 continue
             }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any] else { continue }
-            if let error = object["error"] as? [String: Any] {
-                finished = true
-                let e = GatewayError(status: 502, type: "", code: nil, message: "Upstream stream error: " + (error["message"] as? String ?? "unknown"))
-                out += Self.event("error", e.anthropicBody)
-                continue
-            }
-            if !started {
-                started = true
-                id = "msg_" + (object["id"] as? String ?? "tollgate")
-                out += Self.event("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":" + JSONWriter.quoted(id)
-                                  + ",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":" + JSONWriter.quoted(model)
-                                  + ",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}")
-            }
-            noteUsage(object["usage"] as? [String: Any])
-            guard let choice = (object["choices"] as? [[String: Any]])?.first else { continue }
-            let delta = choice["delta"] as? [String: Any] ?? [:]
-            if let text = delta["content"] as? String, !text.isEmpty {
-                if openBlock != .text {
-                    out += closeBlock()
-                    blockIndex += 1
-                    openBlock = .text
-                    out += Self.event("content_block_start", "{\"type\":\"content_block_start\",\"index\":\(blockIndex),\"content_block\":{\"type\":\"text\",\"text\":\"\"}}")
-                }
-                out += Self.event("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":\(blockIndex),\"delta\":{\"type\":\"text_delta\",\"text\":"
-                                  + JSONWriter.quoted(text) + "}}")
-            }
-            for call in delta["tool_calls"] as? [[String: Any]] ?? [] {
-                let index = call["index"] as? Int ?? 0
-                let fn = call["function"] as? [String: Any] ?? [:]
-                if toolBlocks[index] == nil {
-                    out += closeBlock()
-                    blockIndex += 1
-                    toolBlocks[index] = blockIndex
-                    openBlock = .tool(index)
-                    out += Self.event("content_block_start", "{\"type\":\"content_block_start\",\"index\":\(blockIndex),\"content_block\":{\"type\":\"tool_use\",\"id\":"
-                                      + JSONWriter.quoted(call["id"] as? String ?? "toolu_\(index)") + ",\"name\":" + JSONWriter.quoted(fn["name"] as? String ?? "")
-                                      + ",\"input\":{}}}")
-                }
-                if let args = fn["arguments"] as? String, !args.isEmpty, let block = toolBlocks[index] {
-                    out += Self.event("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":\(block),\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":"
-                                      + JSONWriter.quoted(args) + "}}")
-                }
-            }
-            if let reason = choice["finish_reason"] as? String {
-                stopReason = Self.stopReason(reason)
-                out += closeBlock()
-            }
+            event.data.withUnsafeBytes { raw in translate(raw, into: &out) }
         }
         return out + reader.takeFailureEvent()
+    }
+
+    private func translate(_ raw: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        guard let object = JSONObjectView(document: raw) else { return }
+        if let error = object.object("error") {
+            finished = true
+            let e = GatewayError(status: 502, type: "", code: nil, message: "Upstream stream error: " + (error.string("message") ?? "unknown"))
+            out += Self.event("error", e.anthropicBody)
+            return
+        }
+        if !started {
+            started = true
+            id = "msg_" + (object.string("id") ?? "tollgate")
+            out += Self.event("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":" + JSONWriter.quoted(id)
+                              + ",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":" + JSONWriter.quoted(model)
+                              + ",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}")
+        }
+        noteUsage(object.object("usage"))
+        guard let choice = object.objects("choices")?.first else { return }
+        let delta = choice.object("delta")
+        if let delta, let text = delta["content"], text.kind == .string, !text.isEmptyString {
+            if openBlock != .text {
+                out += closeBlock()
+                blockIndex += 1
+                openBlock = .text
+                out += Self.event("content_block_start", "{\"type\":\"content_block_start\",\"index\":\(blockIndex),\"content_block\":{\"type\":\"text\",\"text\":\"\"}}")
+            }
+            out += Self.event("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":\(blockIndex),\"delta\":{\"type\":\"text_delta\",\"text\":"
+                              + String(decoding: delta.bytes(text), as: UTF8.self) + "}}")
+        }
+        for call in delta?.objects("tool_calls") ?? [] {
+            let index = call.int("index") ?? 0
+            let fn = call.object("function")
+            if toolBlocks[index] == nil {
+                out += closeBlock()
+                blockIndex += 1
+                toolBlocks[index] = blockIndex
+                openBlock = .tool(index)
+                out += Self.event("content_block_start", "{\"type\":\"content_block_start\",\"index\":\(blockIndex),\"content_block\":{\"type\":\"tool_use\",\"id\":"
+                                  + JSONWriter.quoted(call.string("id") ?? "toolu_\(index)") + ",\"name\":" + JSONWriter.quoted(fn?.string("name") ?? "")
+                                  + ",\"input\":{}}}")
+            }
+            if let fn, let args = fn["arguments"], args.kind == .string, !args.isEmptyString, let block = toolBlocks[index] {
+                out += Self.event("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":\(block),\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":"
+                                  + String(decoding: fn.bytes(args), as: UTF8.self) + "}}")
+            }
+        }
+        if let reason = choice.string("finish_reason") {
+            stopReason = Self.stopReason(reason)
+            out += closeBlock()
+        }
     }
 
     func finishStream() -> [UInt8] {
@@ -168,10 +172,10 @@ final class OpenAIToAnthropicResponse: ResponseTranslator {
         return Self.event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":\(blockIndex)}")
     }
 
-    private func noteUsage(_ u: [String: Any]?) {
+    private func noteUsage(_ u: JSONObjectView?) {
         guard let u else { return }
-        let cached = Usage.count((u["prompt_tokens_details"] as? [String: Any])?["cached_tokens"]) ?? 0
-        usage = Usage(promptTokens: Usage.count(u["prompt_tokens"]) ?? 0, completionTokens: Usage.count(u["completion_tokens"]) ?? 0, cachedTokens: cached)
+        let cached = u.object("prompt_tokens_details")?.count("cached_tokens") ?? 0
+        usage = Usage(promptTokens: u.count("prompt_tokens") ?? 0, completionTokens: u.count("completion_tokens") ?? 0, cachedTokens: cached)
     }
 
     private func usageJSON() -> String {

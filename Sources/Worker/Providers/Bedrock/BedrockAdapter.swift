@@ -23,25 +23,33 @@ struct BedrockAdapter: ProviderAdapter {
         switch request.endpoint {
         case .embeddings:
             operation = "invoke"
-            body = EmbeddingsInput.parse(Array(request.body.readableBytesView), providerKind: "bedrock")
+            body = request.body.withUnsafeReadableBytes { EmbeddingsInput.parse($0, providerKind: "bedrock") }
                 .flatMap { BedrockEmbeddings.body($0, modelID: backend.model) }
         case .countTokens:
             operation = "count-tokens"
-            guard let messages = CountTokensTranslator.messagesBody(Array(request.body.readableBytesView)) else {
+            guard let messages = CountTokensTranslator.messagesBody(request.body) else {
                 return .failure(.badRequest("The request body is not a JSON object.", code: "invalid_json"))
             }
             body = AnthropicToOpenAIRequest.translate(messages, upstreamModel: backend.model)
-                .flatMap { TranslatedBody.encode($0, providerKind: "bedrock") }
-                .flatMap { BedrockConverseTranslator.translate($0) }
-                .flatMap { converse in
+                .flatMap { ChatRequest.decode($0) }
+                .flatMap { (chat: ChatRequest) -> Result<[UInt8], GatewayError> in
                     // CountTokens takes the Converse fields that make up the prompt.
-                    TranslatedBody.encode(["input": ["converse": converse.filter { ["messages", "system", "toolConfig"].contains($0.key) }]], providerKind: "bedrock")
+                    var b = JSONBuilder(capacity: chat.body.readableBytes + 128)
+                    b.beginObject()
+                    b.key("input")
+                    b.beginObject()
+                    b.key("converse")
+                    b.beginObject()
+                    if let error = chat.withBytes({ BedrockConverseTranslator.write(chat, $0, into: &b, promptOnly: true) }) { return .failure(error) }
+                    b.endObject()
+                    b.endObject()
+                    b.endObject()
+                    return .success(b.bytes)
                 }
         case .chatCompletions, .messages:
             operation = request.stream ? "converse-stream" : "converse"
-            body = OpenAIShapedRequest.chatBody(request, backend: backend, providerKind: "bedrock")
+            body = OpenAIShapedRequest.chatRequest(request, backend: backend, providerKind: "bedrock")
                 .flatMap { BedrockConverseTranslator.translate($0) }
-                .flatMap { TranslatedBody.encode($0, providerKind: "bedrock") }
         }
         return body.map { body in
             let target = backend.provider.target
@@ -58,7 +66,7 @@ struct BedrockAdapter: ProviderAdapter {
     func responseTranslator(for request: ProxyExchange.Request, backend: CompiledBackend) -> (any ResponseTranslator)? {
         switch request.endpoint {
         case .embeddings:
-            guard case .success(let input) = EmbeddingsInput.parse(Array(request.body.readableBytesView), providerKind: "bedrock") else { return nil }
+            guard case .success(let input) = request.body.withUnsafeReadableBytes({ EmbeddingsInput.parse($0, providerKind: "bedrock") }) else { return nil }
             return EmbeddingsTranslator(providerKind: "bedrock", publicModel: request.publicModel, input: input, price: backend.price,
                                         extract: BedrockEmbeddings.extract(modelID: backend.model))
         case .countTokens:

@@ -1,5 +1,4 @@
 import Config
-import Foundation
 import NIOHTTP1
 import TollgateCore
 
@@ -17,42 +16,52 @@ enum BedrockEmbeddings {
     }
 
     static func body(_ input: EmbeddingsInput, modelID: String) -> Result<[UInt8], GatewayError> {
-        var object: [String: Any]
+        var b = JSONBuilder()
+        b.beginObject()
         switch family(modelID) {
         case .cohere:
             if input.dimensions != nil {
                 return .failure(.badRequest("dimensions is not supported by Cohere Embed on Bedrock; remove it.",
                                             code: "unsupported_parameter", param: "dimensions"))
             }
-            object = ["texts": input.texts, "input_type": "search_document"]
+            b.key("texts")
+            b.beginArray()
+            for text in input.texts { b.string(text) }
+            b.endArray()
+            b.key("input_type")
+            b.string("search_document")
         case .titan:
             guard input.texts.count == 1 else {
                 return .failure(.badRequest("input: Amazon Titan embeddings on Bedrock take one text per request; send \(input.texts.count) requests.",
                                             code: "unsupported_parameter", param: "input"))
             }
-            object = ["inputText": input.texts[0]]
-            if let d = input.dimensions { object["dimensions"] = d }
+            b.key("inputText")
+            b.string(input.texts[0])
+            if let d = input.dimensions {
+                b.key("dimensions")
+                b.int(d)
+            }
         }
-        return TranslatedBody.encode(object, providerKind: "bedrock")
+        b.endObject()
+        return .success(b.bytes)
     }
 
     static func extract(modelID: String) -> EmbeddingsTranslator.Extract {
         let family = family(modelID)
-        return { body, headers in
-            guard let object = body as? [String: Any] else { return nil }
+        return { object, headers in
             let headerCount = headers.first(name: "x-amzn-bedrock-input-token-count").flatMap { Int($0) }
             switch family {
             case .cohere:
-                guard let list = object["embeddings"] as? [Any] else { return nil }
+                guard let span = object["embeddings"], let list = JSONMembers.array(object.raw, span) else { return nil }
                 var vectors: [[Double]] = []
                 for e in list {
-                    guard let v = EmbeddingsTranslator.doubles(e) else { return nil }
+                    guard let v = EmbeddingsTranslator.doubles(object.raw, JSONSpan(e)) else { return nil }
                     vectors.append(v)
                 }
                 return (vectors, headerCount)
             case .titan:
-                guard let v = EmbeddingsTranslator.doubles(object["embedding"]) else { return nil }
-                return ([v], Usage.count(object["inputTextTokenCount"]) ?? headerCount)
+                guard let v = EmbeddingsTranslator.doubles(object.raw, object["embedding"]) else { return nil }
+                return ([v], object.count("inputTextTokenCount") ?? headerCount)
             }
         }
     }

@@ -1,5 +1,4 @@
 import Config
-import Foundation
 import NIOCore
 import NIOHTTP1
 import TollgateCore
@@ -46,30 +45,31 @@ final class BedrockResponseTranslator: ResponseTranslator {
     }
 
     func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8]) {
-        let object = (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
-        if !(200..<300).contains(status) {
-            let e = GatewayError(status: status, type: status >= 500 ? "server_error" : "invalid_request_error", code: nil,
-                                 message: "Upstream (bedrock): " + (object["message"] as? String ?? object["Message"] as? String ?? "HTTP \(status)"))
-            return (status, Array(e.openAIBody.utf8))
-        }
-        noteUsage(object["usage"] as? [String: Any])
-        let message = (object["output"] as? [String: Any])?["message"] as? [String: Any] ?? [:]
-        var text = ""
-        var calls: [String] = []
-        for block in message["content"] as? [[String: Any]] ?? [] {
-            if let t = block["text"] as? String { text += t }
-            if let use = block["toolUse"] as? [String: Any] {
-                calls.append("{\"id\":" + JSONWriter.quoted(use["toolUseId"] as? String ?? "") + ",\"type\":\"function\",\"function\":{\"name\":"
-                             + JSONWriter.quoted(use["name"] as? String ?? "") + ",\"arguments\":" + JSONWriter.quoted(OpenAIChunkWriter.json(use["input"])) + "}}")
+        body.withUnsafeBytes { raw in
+            let object = JSONObjectView(document: raw)
+            if !(200..<300).contains(status) {
+                let e = GatewayError(status: status, type: status >= 500 ? "server_error" : "invalid_request_error", code: nil,
+                                     message: "Upstream (bedrock): " + (object?.string("message") ?? object?.string("Message") ?? "HTTP \(status)"))
+                return (status, Array(e.openAIBody.utf8))
             }
+            noteUsage(object?.object("usage"))
+            var text = ""
+            var calls: [String] = []
+            for block in object?.object("output")?.object("message")?.objects("content") ?? [] {
+                if let t = block.string("text") { text += t }
+                if let use = block.object("toolUse") {
+                    calls.append("{\"id\":" + JSONWriter.quoted(use.string("toolUseId") ?? "") + ",\"type\":\"function\",\"function\":{\"name\":"
+                                 + JSONWriter.quoted(use.string("name") ?? "") + ",\"arguments\":" + JSONWriter.quoted(use.compactJSON("input")) + "}}")
+                }
+            }
+            var m = "{\"role\":\"assistant\",\"content\":" + (text.isEmpty && !calls.isEmpty ? "null" : JSONWriter.quoted(text))
+            if !calls.isEmpty { m += ",\"tool_calls\":[" + calls.joined(separator: ",") + "]" }
+            m += ",\"refusal\":null,\"annotations\":[]}"
+            let out = "{\"id\":" + JSONWriter.quoted(writer.id) + ",\"object\":\"chat.completion\",\"created\":\(writer.created),\"model\":" + JSONWriter.quoted(model)
+                + ",\"choices\":[{\"index\":0,\"message\":" + m + ",\"logprobs\":null,\"finish_reason\":\"" + Self.finishReason(object?.string("stopReason"))
+                + "\"}],\"usage\":" + OpenAIChunkWriter.usageJSON(usage) + ",\"system_fingerprint\":null}"
+            return (200, Array(out.utf8))
         }
-        var m = "{\"role\":\"assistant\",\"content\":" + (text.isEmpty && !calls.isEmpty ? "null" : JSONWriter.quoted(text))
-        if !calls.isEmpty { m += ",\"tool_calls\":[" + calls.joined(separator: ",") + "]" }
-        m += ",\"refusal\":null,\"annotations\":[]}"
-        let out = "{\"id\":" + JSONWriter.quoted(writer.id) + ",\"object\":\"chat.completion\",\"created\":\(writer.created),\"model\":" + JSONWriter.quoted(model)
-            + ",\"choices\":[{\"index\":0,\"message\":" + m + ",\"logprobs\":null,\"finish_reason\":\"" + Self.finishReason(object["stopReason"] as? String)
-            + "\"}],\"usage\":" + OpenAIChunkWriter.usageJSON(usage) + ",\"system_fingerprint\":null}"
-        return (200, Array(out.utf8))
     }
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
@@ -80,36 +80,11 @@ final class BedrockResponseTranslator: ResponseTranslator {
         var out: [UInt8] = []
         for message in decoded.messages {
             if message.headers[":message-type"] == "exception" || message.headers[":message-type"] == "error" {
-                let payload = (try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]) ?? [:]
+                let text = message.payload.withUnsafeBytes { JSONObjectView(document: $0)?.string("message") } ?? ""
                 done = true
-                return out + errorEvent("\(message.headers[":exception-type"] ?? message.headers[":error-code"] ?? "exception"): \(payload["message"] as? String ?? "")")
+                return out + errorEvent("\(message.headers[":exception-type"] ?? message.headers[":error-code"] ?? "exception"): \(text)")
             }
-            let payload = (try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]) ?? [:]
-            switch message.headers[":event-type"] {
-            case "messageStart":
-                out += writer.chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
-            case "contentBlockStart":
-                if let use = (payload["start"] as? [String: Any])?["toolUse"] as? [String: Any], let block = payload["contentBlockIndex"] as? Int {
-                    let index = toolIndex.count
-                    toolIndex[block] = index
-                    out += writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(index),\"id\":" + JSONWriter.quoted(use["toolUseId"] as? String ?? "")
-                                 + ",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(use["name"] as? String ?? "") + ",\"arguments\":\"\"}}]}")
-                }
-            case "contentBlockDelta":
-                let delta = payload["delta"] as? [String: Any] ?? [:]
-                if let text = delta["text"] as? String {
-                    out += writer.chunk(delta: "{\"content\":" + JSONWriter.quoted(text) + "}")
-                } else if let input = (delta["toolUse"] as? [String: Any])?["input"] as? String,
-                          let block = payload["contentBlockIndex"] as? Int, let index = toolIndex[block] {
-                    out += writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(index),\"function\":{\"arguments\":" + JSONWriter.quoted(input) + "}}]}")
-                }
-            case "messageStop":
-                out += writer.chunk(delta: "{}", finish: Self.finishReason(payload["stopReason"] as? String))
-            case "metadata":
-                noteUsage(payload["usage"] as? [String: Any])
-            default:
-                break
-            }
+            message.payload.withUnsafeBytes { raw in translate(event: message.headers[":event-type"], raw, into: &out) }
         }
         if let error = decoded.error {
             done = true
@@ -144,9 +119,38 @@ final class BedrockResponseTranslator: ResponseTranslator {
         return Array(("data: " + e.openAIBody + "\n\n").utf8)
     }
 
-    private func noteUsage(_ u: [String: Any]?) {
+    private func translate(event: String?, _ raw: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        let payload = JSONObjectView(document: raw)
+        switch event {
+        case "messageStart":
+            out += writer.chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
+        case "contentBlockStart":
+            if let use = payload?.object("start")?.object("toolUse"), let block = payload?.int("contentBlockIndex") {
+                let index = toolIndex.count
+                toolIndex[block] = index
+                out += writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(index),\"id\":" + JSONWriter.quoted(use.string("toolUseId") ?? "")
+                             + ",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(use.string("name") ?? "") + ",\"arguments\":\"\"}}]}")
+            }
+        case "contentBlockDelta":
+            guard let delta = payload?.object("delta") else { return }
+            if let text = delta["text"], text.kind == .string {
+                out += writer.chunk(delta: "{\"content\":" + String(decoding: delta.bytes(text), as: UTF8.self) + "}")
+            } else if let input = delta.object("toolUse")?["input"], input.kind == .string,
+                      let block = payload?.int("contentBlockIndex"), let index = toolIndex[block] {
+                out += writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(index),\"function\":{\"arguments\":" + String(decoding: delta.bytes(input), as: UTF8.self) + "}}]}")
+            }
+        case "messageStop":
+            out += writer.chunk(delta: "{}", finish: Self.finishReason(payload?.string("stopReason")))
+        case "metadata":
+            noteUsage(payload?.object("usage"))
+        default:
+            break
+        }
+    }
+
+    private func noteUsage(_ u: JSONObjectView?) {
         guard let u else { return }
-        let cached = max(0, Usage.count(u["cacheReadInputTokens"]) ?? 0)
-        usage = Usage(promptTokens: Usage.sum(Usage.count(u["inputTokens"]) ?? 0, cached), completionTokens: Usage.count(u["outputTokens"]) ?? 0, cachedTokens: cached)
+        let cached = max(0, u.count("cacheReadInputTokens") ?? 0)
+        usage = Usage(promptTokens: Usage.sum(u.count("inputTokens") ?? 0, cached), completionTokens: u.count("outputTokens") ?? 0, cachedTokens: cached)
     }
 }

@@ -1,16 +1,15 @@
 import Config
-import Foundation
 import NIOCore
 import NIOHTTP1
 import TollgateCore
 
 /// A provider's embeddings response → OpenAI's embeddings list. The provider-specific part is
-/// `extract`: from the decoded JSON body (and the response headers, where Bedrock puts the
+/// `extract`: from the scanned JSON body (and the response headers, where Bedrock puts the
 /// token count) to the vectors and, when the provider reports it, the token count; without a
 /// count the usage is the request's estimate. Errors keep the upstream's message in OpenAI's
 /// error shape.
 final class EmbeddingsTranslator: ResponseTranslator {
-    typealias Extract = (_ body: Any, _ headers: HTTPHeaders) -> (vectors: [[Double]], tokens: Int?)?
+    typealias Extract = (_ body: JSONObjectView, _ headers: HTTPHeaders) -> (vectors: [[Double]], tokens: Int?)?
 
     private let providerKind: String
     private let model: String
@@ -37,13 +36,16 @@ final class EmbeddingsTranslator: ResponseTranslator {
     func finishStream() -> [UInt8] { [] }
 
     func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8]) {
-        let object = try? JSONSerialization.jsonObject(with: Data(body))
+        let result: (vectors: [[Double]], tokens: Int?)? = body.withUnsafeBytes { raw in
+            JSONObjectView(document: raw).flatMap { extract($0, headers) }
+        }
         guard (200..<300).contains(status) else {
+            let message = body.withUnsafeBytes { raw in JSONObjectView(document: raw).flatMap { UpstreamError.message(raw, $0.index) } }
             let e = GatewayError(status: status, type: status >= 500 ? "server_error" : "invalid_request_error", code: nil,
-                                 message: "Upstream (\(providerKind)): " + (Self.errorMessage(object) ?? "HTTP \(status)"))
+                                 message: "Upstream (\(providerKind)): " + (message ?? "HTTP \(status)"))
             return (status, Array(e.openAIBody.utf8))
         }
-        guard let object, let result = extract(object, headers), result.vectors.count == input.texts.count else {
+        guard let result, result.vectors.count == input.texts.count else {
             let e = GatewayError(status: 502, type: "server_error", code: "upstream_invalid_response",
                                  message: "The upstream (\(providerKind)) answered with an embeddings body Tollgate could not read.")
             return (502, Array(e.openAIBody.utf8))
@@ -53,19 +55,13 @@ final class EmbeddingsTranslator: ResponseTranslator {
         return (200, OpenAIEmbeddingsWriter.body(vectors: result.vectors, model: model, promptTokens: counted.promptTokens, base64: input.base64))
     }
 
-    /// Google's `{"error":{"message"}}` or AWS's `{"message"}` / `{"Message"}`.
-    static func errorMessage(_ object: Any?) -> String? {
-        guard let o = object as? [String: Any] else { return nil }
-        return (o["error"] as? [String: Any])?["message"] as? String ?? o["message"] as? String ?? o["Message"] as? String
-    }
-
-    /// A JSON array of numbers as doubles (JSONSerialization gives NSNumber-backed values).
-    static func doubles(_ value: Any?) -> [Double]? {
-        guard let list = value as? [Any] else { return nil }
+    /// A JSON array of numbers as doubles; nil when `span` is not an array of numbers only.
+    static func doubles(_ raw: UnsafeRawBufferPointer, _ span: JSONSpan?) -> [Double]? {
+        guard let span, let list = JSONMembers.array(raw, span) else { return nil }
         var out = [Double]()
         out.reserveCapacity(list.count)
         for v in list {
-            guard let d = (v as? NSNumber)?.doubleValue else { return nil }
+            guard let d = JSONMembers.double(raw, JSONSpan(v)) else { return nil }
             out.append(d)
         }
         return out

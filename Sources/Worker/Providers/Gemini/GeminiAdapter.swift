@@ -1,5 +1,4 @@
 import Config
-import Foundation
 import TollgateCore
 
 /// Google Gemini (AI Studio API key): `POST {base}/v1beta/models/{model}:generateContent`, or
@@ -19,32 +18,38 @@ struct GeminiAdapter: ProviderAdapter {
         switch request.endpoint {
         case .embeddings:
             let method = vertex == nil ? "batchEmbedContents" : "predict"
-            return EmbeddingsInput.parse(Array(request.body.readableBytesView), providerKind: kind)
+            return request.body.withUnsafeReadableBytes { EmbeddingsInput.parse($0, providerKind: kind) }
                 .flatMap { GeminiEmbeddings.body($0, upstreamModel: backend.model, vertex: vertex != nil) }
                 .map { UpstreamRequest(path: path(backend, method), headers: [], body: $0) }
         case .countTokens:
-            guard let messages = CountTokensTranslator.messagesBody(Array(request.body.readableBytesView)) else {
+            guard let messages = CountTokensTranslator.messagesBody(request.body) else {
                 return .failure(.badRequest("The request body is not a JSON object.", code: "invalid_json"))
             }
             return AnthropicToOpenAIRequest.translate(messages, upstreamModel: backend.model)
-                .flatMap { TranslatedBody.encode($0, providerKind: kind) }
-                .flatMap { GeminiRequestTranslator.translate($0) }
-                .flatMap { generate in
-                    var object: [String: Any]
-                    if vertex != nil {
-                        // Vertex's CountTokensRequest takes the content fields at the top level.
-                        object = generate.filter { ["contents", "systemInstruction", "tools"].contains($0.key) }
-                    } else {
-                        var inner = generate
-                        inner["model"] = "models/" + backend.model
-                        object = ["generateContentRequest": inner]
+                .flatMap { ChatRequest.decode($0) }
+                .flatMap { (chat: ChatRequest) -> Result<UpstreamRequest, GatewayError> in
+                    var b = JSONBuilder(capacity: chat.body.readableBytes + 128)
+                    b.beginObject()
+                    let error: GatewayError? = chat.withBytes { (raw: UnsafeRawBufferPointer) -> GatewayError? in
+                        if vertex != nil {
+                            // Vertex's CountTokensRequest takes the content fields at the top level.
+                            return GeminiRequestTranslator.write(chat, raw, into: &b, sections: .prompt)
+                        }
+                        b.key("generateContentRequest")
+                        b.beginObject()
+                        b.key("model")
+                        b.string("models/" + backend.model)
+                        let error = GeminiRequestTranslator.write(chat, raw, into: &b, sections: .all)
+                        b.endObject()
+                        return error
                     }
-                    return TranslatedBody.encode(object, providerKind: kind).map { UpstreamRequest(path: path(backend, "countTokens"), headers: [], body: $0) }
+                    b.endObject()
+                    if let error { return .failure(error) }
+                    return .success(UpstreamRequest(path: path(backend, "countTokens"), headers: [], body: b.bytes))
                 }
         case .chatCompletions, .messages:
-            return OpenAIShapedRequest.chatBody(request, backend: backend, providerKind: kind)
+            return OpenAIShapedRequest.chatRequest(request, backend: backend, providerKind: kind)
                 .flatMap { GeminiRequestTranslator.translate($0) }
-                .flatMap { TranslatedBody.encode($0, providerKind: kind) }
                 .map { UpstreamRequest(path: path(backend, request.stream ? "streamGenerateContent?alt=sse" : "generateContent"), headers: [], body: $0) }
         }
     }
@@ -52,7 +57,7 @@ struct GeminiAdapter: ProviderAdapter {
     func responseTranslator(for request: ProxyExchange.Request, backend: CompiledBackend) -> (any ResponseTranslator)? {
         switch request.endpoint {
         case .embeddings:
-            guard case .success(let input) = EmbeddingsInput.parse(Array(request.body.readableBytesView), providerKind: kind) else { return nil }
+            guard case .success(let input) = request.body.withUnsafeReadableBytes({ EmbeddingsInput.parse($0, providerKind: kind) }) else { return nil }
             return EmbeddingsTranslator(providerKind: kind, publicModel: request.publicModel, input: input, price: backend.price,
                                         extract: GeminiEmbeddings.extract(vertex: vertex != nil))
         case .countTokens:

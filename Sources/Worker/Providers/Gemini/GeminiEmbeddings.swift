@@ -1,5 +1,4 @@
 import Config
-import Foundation
 import TollgateCore
 
 /// OpenAI embeddings on Google's models. AI Studio: `POST /v1beta/models/{m}:batchEmbedContents`
@@ -10,41 +9,73 @@ import TollgateCore
 /// `outputDimensionality` in both.
 enum GeminiEmbeddings {
     static func body(_ input: EmbeddingsInput, upstreamModel: String, vertex: Bool) -> Result<[UInt8], GatewayError> {
-        let object: [String: Any]
+        var b = JSONBuilder()
+        b.beginObject()
         if vertex {
-            var o: [String: Any] = ["instances": input.texts.map { ["content": $0] }]
-            if let d = input.dimensions { o["parameters"] = ["outputDimensionality": d] }
-            object = o
+            b.key("instances")
+            b.beginArray()
+            for text in input.texts {
+                b.beginObject()
+                b.key("content")
+                b.string(text)
+                b.endObject()
+            }
+            b.endArray()
+            if let d = input.dimensions {
+                b.key("parameters")
+                b.beginObject()
+                b.key("outputDimensionality")
+                b.int(d)
+                b.endObject()
+            }
         } else {
-            object = ["requests": input.texts.map { text -> [String: Any] in
-                var r: [String: Any] = ["model": "models/" + upstreamModel, "content": ["parts": [["text": text]]]]
-                if let d = input.dimensions { r["outputDimensionality"] = d }
-                return r
-            }]
+            b.key("requests")
+            b.beginArray()
+            for text in input.texts {
+                b.beginObject()
+                b.key("model")
+                b.string("models/" + upstreamModel)
+                b.key("content")
+                b.beginObject()
+                b.key("parts")
+                b.beginArray()
+                b.beginObject()
+                b.key("text")
+                b.string(text)
+                b.endObject()
+                b.endArray()
+                b.endObject()
+                if let d = input.dimensions {
+                    b.key("outputDimensionality")
+                    b.int(d)
+                }
+                b.endObject()
+            }
+            b.endArray()
         }
-        return TranslatedBody.encode(object, providerKind: vertex ? "vertex" : "gemini")
+        b.endObject()
+        return .success(b.bytes)
     }
 
     static func extract(vertex: Bool) -> EmbeddingsTranslator.Extract {
-        { body, _ in
-            guard let object = body as? [String: Any] else { return nil }
+        { object, _ in
             if vertex {
-                guard let predictions = object["predictions"] as? [[String: Any]] else { return nil }
+                guard let predictions = object.objects("predictions") else { return nil }
                 var vectors: [[Double]] = []
                 var tokens = 0
                 var counted = true
                 for p in predictions {
-                    let e = p["embeddings"] as? [String: Any] ?? [:]
-                    guard let v = EmbeddingsTranslator.doubles(e["values"]) else { return nil }
+                    let e = p.object("embeddings")
+                    guard let e, let v = EmbeddingsTranslator.doubles(object.raw, e["values"]) else { return nil }
                     vectors.append(v)
-                    if let n = Usage.count((e["statistics"] as? [String: Any])?["token_count"]) { tokens = Usage.sum(tokens, n) } else { counted = false }
+                    if let n = e.object("statistics")?.count("token_count") { tokens = Usage.sum(tokens, n) } else { counted = false }
                 }
                 return (vectors, counted ? tokens : nil)
             }
-            guard let list = object["embeddings"] as? [[String: Any]] else { return nil }
+            guard let list = object.objects("embeddings") else { return nil }
             var vectors: [[Double]] = []
             for e in list {
-                guard let v = EmbeddingsTranslator.doubles(e["values"]) else { return nil }
+                guard let v = EmbeddingsTranslator.doubles(object.raw, e["values"]) else { return nil }
                 vectors.append(v)
             }
             return (vectors, nil)

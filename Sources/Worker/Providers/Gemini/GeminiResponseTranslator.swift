@@ -1,5 +1,4 @@
 import Config
-import Foundation
 import NIOCore
 import NIOHTTP1
 import TollgateCore
@@ -49,76 +48,82 @@ final class GeminiResponseTranslator: ResponseTranslator {
     }
 
     func translateWhole(status: Int, body: [UInt8]) -> (status: Int, body: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            let e = GatewayError(status: 502, type: "server_error", code: "upstream_invalid_response",
-                                 message: "The upstream (gemini) answered HTTP \(status) with a body that is not JSON.")
-            return (502, Array(e.openAIBody.utf8))
-        }
-        if !(200..<300).contains(status) {
-            let e = object["error"] as? [String: Any] ?? [:]
-            let error = GatewayError(status: status, type: status >= 500 ? "server_error" : "invalid_request_error",
-                                     code: e["status"] as? String, message: "Upstream (gemini): " + (e["message"] as? String ?? "HTTP \(status)"))
-            return (status, Array(error.openAIBody.utf8))
-        }
-        noteUsage(object["usageMetadata"] as? [String: Any])
-        complete = true
-        let candidate = (object["candidates"] as? [[String: Any]])?.first ?? [:]
-        var text = ""
-        var calls: [String] = []
-        for part in (candidate["content"] as? [String: Any])?["parts"] as? [[String: Any]] ?? [] {
-            if part["thought"] as? Bool == true { continue }
-            if let t = part["text"] as? String { text += t }
-            if let call = part["functionCall"] as? [String: Any] {
-                calls.append("{\"id\":\"call_\(calls.count)\",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(call["name"] as? String ?? "")
-                             + ",\"arguments\":" + JSONWriter.quoted(OpenAIChunkWriter.json(call["args"])) + "}}")
+        body.withUnsafeBytes { raw in
+            guard let object = JSONObjectView(document: raw) else {
+                let e = GatewayError(status: 502, type: "server_error", code: "upstream_invalid_response",
+                                     message: "The upstream (gemini) answered HTTP \(status) with a body that is not JSON.")
+                return (502, Array(e.openAIBody.utf8))
             }
+            if !(200..<300).contains(status) {
+                let e = object.object("error")
+                let error = GatewayError(status: status, type: status >= 500 ? "server_error" : "invalid_request_error",
+                                         code: e?.string("status"), message: "Upstream (gemini): " + (e?.string("message") ?? "HTTP \(status)"))
+                return (status, Array(error.openAIBody.utf8))
+            }
+            noteUsage(object.object("usageMetadata"))
+            complete = true
+            let candidate = object.objects("candidates")?.first
+            var text = ""
+            var calls: [String] = []
+            for part in candidate?.object("content")?.objects("parts") ?? [] {
+                if part.bool("thought") == true { continue }
+                if let t = part.string("text") { text += t }
+                if let call = part.object("functionCall") {
+                    calls.append("{\"id\":\"call_\(calls.count)\",\"type\":\"function\",\"function\":{\"name\":" + JSONWriter.quoted(call.string("name") ?? "")
+                                 + ",\"arguments\":" + JSONWriter.quoted(call.compactJSON("args")) + "}}")
+                }
+            }
+            let finish = Self.finishReason(candidate?.string("finishReason") ?? "STOP", calledTools: !calls.isEmpty) ?? "stop"
+            var message = "{\"role\":\"assistant\",\"content\":" + (text.isEmpty && !calls.isEmpty ? "null" : JSONWriter.quoted(text))
+            if !calls.isEmpty { message += ",\"tool_calls\":[" + calls.joined(separator: ",") + "]" }
+            message += ",\"refusal\":null,\"annotations\":[]}"
+            let responseID = object.string("responseId") ?? "gemini"
+            let out = "{\"id\":" + JSONWriter.quoted("chatcmpl-" + responseID) + ",\"object\":\"chat.completion\",\"created\":\(writer.created),\"model\":" + JSONWriter.quoted(model)
+                + ",\"choices\":[{\"index\":0,\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"\(finish)\"}],\"usage\":" + OpenAIChunkWriter.usageJSON(usage)
+                + ",\"system_fingerprint\":null}"
+            return (200, Array(out.utf8))
         }
-        let finish = Self.finishReason(candidate["finishReason"] as? String ?? "STOP", calledTools: !calls.isEmpty) ?? "stop"
-        var message = "{\"role\":\"assistant\",\"content\":" + (text.isEmpty && !calls.isEmpty ? "null" : JSONWriter.quoted(text))
-        if !calls.isEmpty { message += ",\"tool_calls\":[" + calls.joined(separator: ",") + "]" }
-        message += ",\"refusal\":null,\"annotations\":[]}"
-        let responseID = object["responseId"] as? String ?? "gemini"
-        let out = "{\"id\":" + JSONWriter.quoted("chatcmpl-" + responseID) + ",\"object\":\"chat.completion\",\"created\":\(writer.created),\"model\":" + JSONWriter.quoted(model)
-            + ",\"choices\":[{\"index\":0,\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"\(finish)\"}],\"usage\":" + OpenAIChunkWriter.usageJSON(usage)
-            + ",\"system_fingerprint\":null}"
-        return (200, Array(out.utf8))
     }
 
     func translateChunk(_ buffer: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []
         for event in reader.events(buffer) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(event.data)) as? [String: Any] else { continue }
-            if let error = object["error"] as? [String: Any] {
-                errored = true
-                let e = GatewayError(status: 502, type: "server_error", code: error["status"] as? String ?? "upstream_error",
-                                     message: "Upstream (gemini) stream error: " + (error["message"] as? String ?? "unknown"))
-                out += Array(("data: " + e.openAIBody + "\n\n").utf8)
-                continue
-            }
-            if !started {
-                started = true
-                if let rid = object["responseId"] as? String { writer.id = "chatcmpl-" + rid }
-                out += writer.chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
-            }
-            noteUsage(object["usageMetadata"] as? [String: Any])
-            let candidate = (object["candidates"] as? [[String: Any]])?.first ?? [:]
-            for part in (candidate["content"] as? [String: Any])?["parts"] as? [[String: Any]] ?? [] {
-                if part["thought"] as? Bool == true { continue }
-                if let t = part["text"] as? String, !t.isEmpty {
-                    out += writer.chunk(delta: "{\"content\":" + JSONWriter.quoted(t) + "}")
-                }
-                if let call = part["functionCall"] as? [String: Any] {
-                    out += writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(toolCalls),\"id\":\"call_\(toolCalls)\",\"type\":\"function\",\"function\":{\"name\":"
-                                 + JSONWriter.quoted(call["name"] as? String ?? "") + ",\"arguments\":" + JSONWriter.quoted(OpenAIChunkWriter.json(call["args"])) + "}}]}")
-                    toolCalls += 1
-                }
-            }
-            if let finish = Self.finishReason(candidate["finishReason"] as? String, calledTools: toolCalls > 0) {
-                complete = true
-                out += writer.chunk(delta: "{}", finish: finish)
-            }
+            event.data.withUnsafeBytes { raw in translate(raw, into: &out) }
         }
         return out + reader.takeFailureEvent()
+    }
+
+    private func translate(_ raw: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        guard let object = JSONObjectView(document: raw) else { return }
+        if let error = object.object("error") {
+            errored = true
+            let e = GatewayError(status: 502, type: "server_error", code: error.string("status") ?? "upstream_error",
+                                 message: "Upstream (gemini) stream error: " + (error.string("message") ?? "unknown"))
+            out += Array(("data: " + e.openAIBody + "\n\n").utf8)
+            return
+        }
+        if !started {
+            started = true
+            if let rid = object.string("responseId") { writer.id = "chatcmpl-" + rid }
+            out += writer.chunk(delta: "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")
+        }
+        noteUsage(object.object("usageMetadata"))
+        let candidate = object.objects("candidates")?.first
+        for part in candidate?.object("content")?.objects("parts") ?? [] {
+            if part.bool("thought") == true { continue }
+            if let t = part["text"], t.kind == .string, !t.isEmptyString {
+                out += writer.chunk(delta: "{\"content\":" + String(decoding: part.bytes(t), as: UTF8.self) + "}")
+            }
+            if let call = part.object("functionCall") {
+                out += writer.chunk(delta: "{\"tool_calls\":[{\"index\":\(toolCalls),\"id\":\"call_\(toolCalls)\",\"type\":\"function\",\"function\":{\"name\":"
+                             + JSONWriter.quoted(call.string("name") ?? "") + ",\"arguments\":" + JSONWriter.quoted(call.compactJSON("args")) + "}}]}")
+                toolCalls += 1
+            }
+        }
+        if let finish = Self.finishReason(candidate?.string("finishReason"), calledTools: toolCalls > 0) {
+            complete = true
+            out += writer.chunk(delta: "{}", finish: finish)
+        }
     }
 
     func finishStream() -> [UInt8] {
@@ -130,10 +135,10 @@ final class GeminiResponseTranslator: ResponseTranslator {
         return out + Array("data: [DONE]\n\n".utf8)
     }
 
-    private func noteUsage(_ u: [String: Any]?) {
+    private func noteUsage(_ u: JSONObjectView?) {
         guard let u else { return }
-        let prompt = Usage.count(u["promptTokenCount"]) ?? 0
-        let completion = Usage.sum(Usage.count(u["candidatesTokenCount"]) ?? 0, Usage.count(u["thoughtsTokenCount"]) ?? 0)
-        latestUsage = Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: Usage.count(u["cachedContentTokenCount"]) ?? 0)
+        let prompt = u.count("promptTokenCount") ?? 0
+        let completion = Usage.sum(u.count("candidatesTokenCount") ?? 0, u.count("thoughtsTokenCount") ?? 0)
+        latestUsage = Usage(promptTokens: prompt, completionTokens: completion, cachedTokens: u.count("cachedContentTokenCount") ?? 0)
     }
 }

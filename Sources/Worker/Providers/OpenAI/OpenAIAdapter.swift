@@ -1,4 +1,3 @@
-import Foundation
 import TollgateCore
 
 /// OpenAI and every OpenAI-compatible server. From the OpenAI front, the body is forwarded
