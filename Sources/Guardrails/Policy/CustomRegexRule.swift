@@ -58,12 +58,12 @@ public struct CustomRegexRule: @unchecked Sendable {
         if let literal = literalPrefix {
             // Leftmost, non-overlapping, like `matches(of:)`: each match starts at an
             // occurrence of the literal, so only those positions are tried.
-            var i = 0
             var cached: String?
             let first = literal[0]
+            var i = ByteClass.next(text, 0, byte: first)
             while i + literal.count <= text.count {
                 guard text[i] == first, SecretDetectors.matches(text, i, literal) else {
-                    i += 1
+                    i = ByteClass.next(text, i + 1, byte: first)
                     continue
                 }
                 let string = cached ?? makeString()
