@@ -47,8 +47,12 @@ struct GuardrailEngineTable: Sendable {
             }
             return (distinct, byName)
         }
-        (routeLists, routeList) = index(routePolicies)
-        (keyLists, keyList) = index(keyPolicies)
+        let (routeLists, routeList) = index(routePolicies)
+        let (keyLists, keyList) = index(keyPolicies)
+        self.routeLists = routeLists
+        self.routeList = routeList
+        self.keyLists = keyLists
+        self.keyList = keyList
         if routeLists.count * keyLists.count <= Self.maxEngines {
             var built: [Entry] = []
             built.reserveCapacity(routeLists.count * keyLists.count)
@@ -62,6 +66,9 @@ struct GuardrailEngineTable: Sendable {
             entries = nil
         }
     }
+
+    /// Whether every pair was built up front (false past `maxEngines`).
+    var isPrecomputed: Bool { entries != nil }
 
     /// The entry for a request on `route` with API key `key` (either may be absent).
     func entry(route: String?, key: String?) -> Entry {

@@ -30,11 +30,14 @@ struct GuardrailsFilter: RequestFilter {
             if let policy = try? p.compiled() { compiled[p.name] = policy }
             remote[p.name] = p.checks.compactMap { ContentSafetyCheck(policy: p.name, check: $0) }
         }
+        let defaults = config.source.guardrails.defaultPolicies
+        let routePolicies = Dictionary(config.source.routes.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
+        let keyPolicies = Dictionary(config.source.apiKeys.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
         policies = compiled
         remoteChecks = remote
-        defaults = config.source.guardrails.defaultPolicies
-        routePolicies = Dictionary(config.source.routes.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
-        keyPolicies = Dictionary(config.source.apiKeys.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
+        self.defaults = defaults
+        self.routePolicies = routePolicies
+        self.keyPolicies = keyPolicies
         engines = GuardrailEngineTable(policies: compiled, remoteChecks: remote, defaults: defaults, routePolicies: routePolicies,
                                        keyPolicies: keyPolicies)
     }
