@@ -119,7 +119,7 @@ import TollgateCore
             Self.expectLinear("regex \(rule.pattern) over \(unit.debugDescription)", input: { Self.repeated(unit, to: $0) }) { text in
                 var out: [Range<Int>] = []
                 let s = String(decoding: text, as: UTF8.self)
-                text.withUnsafeBufferPointer { rule.scan(s, bytes: $0, into: &out) }
+                text.withUnsafeBufferPointer { rule.scan({ s }, bytes: $0, into: &out) }
             }
         }
     }

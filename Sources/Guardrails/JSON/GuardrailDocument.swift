@@ -39,7 +39,9 @@ public enum GuardrailDocument: Sendable {
     /// `tool_result` blocks), which prompt-attack detection treats as documents rather than
     /// as what the user typed.
     public func classifiedTextFields(in body: UnsafeRawBufferPointer) -> [(range: Range<Int>, isToolOutput: Bool)] {
-        guard let top = try? JSONScanner.scanObject(body) else { return [] }
+        // The one full validation; the walk below only skims the levels it enters.
+        guard let index = try? JSONScanner.scanObject(body) else { return [] }
+        let top = JSONSkim.Object(index)
         var walker = TextFieldWalker(body: body)
         switch self {
         case .openAIChatRequest:

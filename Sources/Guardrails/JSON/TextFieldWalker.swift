@@ -1,7 +1,7 @@
 import TollgateCore
 
 /// Collects the string ranges of the shapes `GuardrailDocument` describes. Each subtree is
-/// indexed once per level it is walked into (the shapes are at most a few levels deep), and
+/// skimmed (`JSONSkim`) once per level it is walked into (the shapes are at most a few levels deep), and
 /// free-form subtrees (JSON schemas, tool inputs) are lexed once, so a walk is linear in the
 /// body.
 struct TextFieldWalker {
@@ -14,27 +14,29 @@ struct TextFieldWalker {
         self.body = body
     }
 
-    func object(_ range: Range<Int>) -> JSONObjectIndex? {
-        try? JSONScanner.scanObject(body, in: range)
+    // The body was validated as a whole before the walk starts (`GuardrailDocument`), so
+    // nested levels are skimmed, not validated again.
+    func object(_ range: Range<Int>) -> JSONSkim.Object? {
+        JSONSkim.object(body, range)
     }
 
-    func object(_ member: JSONObjectIndex.Member) -> JSONObjectIndex? {
+    func object(_ member: JSONSkim.Member) -> JSONSkim.Object? {
         member.kind == .object ? object(member.value) : nil
     }
 
-    func elements(_ range: Range<Int>) -> [JSONScanner.ArrayElement] {
-        (try? JSONScanner.scanArray(body, in: range)) ?? []
+    func elements(_ range: Range<Int>) -> [JSONSkim.Element] {
+        JSONSkim.elements(body, range)
     }
 
     /// The member's value when it is a string.
-    mutating func string(_ member: JSONObjectIndex.Member?) {
+    mutating func string(_ member: JSONSkim.Member?) {
         guard let member, member.kind == .string else { return }
         fields.append((member.value, inToolOutput))
     }
 
     // MARK: - OpenAI
 
-    mutating func openAIMessages(_ member: JSONObjectIndex.Member?) {
+    mutating func openAIMessages(_ member: JSONSkim.Member?) {
         guard let member, member.kind == .array else { return }
         for m in elements(member.value) where m.kind == .object {
             openAIMessage(m.value)
@@ -67,11 +69,11 @@ struct TextFieldWalker {
 
     /// `tools[*].function` (and `tools[*].custom`) and legacy `functions[*]`: what the model
     /// reads to decide how to call them.
-    mutating func openAITools(_ tools: JSONObjectIndex.Member?, legacy: JSONObjectIndex.Member?) {
+    mutating func openAITools(_ tools: JSONSkim.Member?, legacy: JSONSkim.Member?) {
         if let tools, tools.kind == .array {
             for tool in elements(tools.value) where tool.kind == .object {
                 guard let t = object(tool.value) else { continue }
-                for key in ["function", "custom"] {
+                for key: StaticString in ["function", "custom"] {
                     if let fn = t.member(key, in: body), let f = object(fn) { functionDefinition(f) }
                 }
             }
@@ -83,7 +85,7 @@ struct TextFieldWalker {
         }
     }
 
-    mutating func functionDefinition(_ f: JSONObjectIndex) {
+    mutating func functionDefinition(_ f: JSONSkim.Object) {
         string(f.member("name", in: body))
         string(f.member("description", in: body))
         allStrings(f.member("parameters", in: body))
@@ -92,7 +94,7 @@ struct TextFieldWalker {
 
     // MARK: - Anthropic
 
-    mutating func anthropicMessages(_ member: JSONObjectIndex.Member?) {
+    mutating func anthropicMessages(_ member: JSONSkim.Member?) {
         guard let member, member.kind == .array else { return }
         for m in elements(member.value) where m.kind == .object {
             guard let obj = object(m.value), let content = obj.member("content", in: body) else { continue }
@@ -100,7 +102,7 @@ struct TextFieldWalker {
         }
     }
 
-    mutating func anthropicTools(_ member: JSONObjectIndex.Member?) {
+    mutating func anthropicTools(_ member: JSONSkim.Member?) {
         guard let member, member.kind == .array else { return }
         for tool in elements(member.value) where tool.kind == .object {
             guard let t = object(tool.value) else { continue }
@@ -128,7 +130,7 @@ struct TextFieldWalker {
         }
     }
 
-    mutating func block(_ obj: JSONObjectIndex, depth: Int) {
+    mutating func block(_ obj: JSONSkim.Object, depth: Int) {
         let type = obj.string("type", in: body)
         string(obj.member("text", in: body))
         string(obj.member("thinking", in: body))
@@ -172,7 +174,7 @@ struct TextFieldWalker {
     /// Every string in a free-form subtree (a JSON schema, a tool input), object keys
     /// included: a schema's property names and a tool input's keys are read by the model too.
     /// One linear lex; the body was validated by the top-level scan, so the subtree is JSON.
-    mutating func allStrings(_ member: JSONObjectIndex.Member?) {
+    mutating func allStrings(_ member: JSONSkim.Member?) {
         guard let member else { return }
         if member.kind == .string {
             fields.append((member.value, inToolOutput))
@@ -186,13 +188,10 @@ struct TextFieldWalker {
                 i += 1
                 continue
             }
-            var j = i + 1
-            while j < end, body[j] != UInt8(ascii: "\"") {
-                j += body[j] == UInt8(ascii: "\\") ? 2 : 1
-            }
-            guard j < end else { return }
-            fields.append((i..<(j + 1), inToolOutput))
-            i = j + 1
+            let (after, _) = JSONSkim.skipString(body, i, end)
+            guard after <= end else { return }
+            fields.append((i..<after, inToolOutput))
+            i = after
         }
     }
 }

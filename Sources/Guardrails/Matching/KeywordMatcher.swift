@@ -14,6 +14,7 @@ public struct KeywordMatcher: Sendable {
     private let delta: [Int32]            // state * classCount + class → next state
     private let outputPattern: [Int32]    // pattern ending exactly at this state, or -1
     private let outputLink: [Int32]       // next state on the suffix chain with an output, or -1
+    private let patternLength: [Int32]    // pattern index → its length
 
     /// One occurrence: which pattern and where in the scanned bytes.
     public struct Match: Sendable, Equatable {
@@ -89,6 +90,7 @@ public struct KeywordMatcher: Sendable {
         self.delta = delta
         self.outputPattern = outputPattern
         self.outputLink = outputLink
+        self.patternLength = lowered.map { Int32(truncatingIfNeeded: $0.count) }
     }
 
     public init(strings: [String]) {
@@ -98,28 +100,50 @@ public struct KeywordMatcher: Sendable {
     /// Number of automaton states (a size measure for tests and logs).
     public var stateCount: Int { outputPattern.count }
 
-    /// Calls `body` for every occurrence of every pattern, in order of end offset.
-    /// With `wholeWord`, a match counts only when the bytes on both sides are not word bytes
-    /// (ASCII letters, digits, `_`, or any non-ASCII byte, so `café` is one word).
-    public func forEachMatch(in bytes: UnsafeBufferPointer<UInt8>, wholeWord: Bool, _ body: (Match) -> Void) {
-        guard stateCount > 1 else { return }
+    /// The automaton's tables as buffer pointers, for callers that feed it bytes they produce
+    /// on the fly (the injection check folds ASCII text while it walks, without a copy).
+    struct Automaton {
+        let delta: UnsafeBufferPointer<Int32>
+        let classOf: UnsafeBufferPointer<UInt8>
+        let classCount: Int
+        let outputPattern: UnsafeBufferPointer<Int32>
+        let outputLink: UnsafeBufferPointer<Int32>
+        let patternLength: UnsafeBufferPointer<Int32>
+
+        /// The state after reading `byte` in `state`.
+        @inline(__always)
+        func next(_ state: Int, _ byte: UInt8) -> Int {
+            Int(delta[state &* classCount &+ Int(classOf[Int(byte)])])
+        }
+
+        /// The first state with an output on `state`'s suffix chain (itself included), or -1.
+        @inline(__always)
+        func firstOutput(_ state: Int) -> Int {
+            outputPattern[state] >= 0 ? state : Int(outputLink[state])
+        }
+    }
+
+    /// Runs `body` with the automaton; nil-free even for an empty pattern set (one state).
+    func withAutomaton<R>(_ body: (Automaton) -> R) -> R {
         delta.withUnsafeBufferPointer { delta in
             classOf.withUnsafeBufferPointer { classOf in
-                var state = 0
-                for i in 0..<bytes.count {
-                    state = Int(delta[state * classCount + Int(classOf[Int(bytes[i])])])
-                    var out = outputPattern[state] >= 0 ? state : Int(outputLink[state])
-                    while out >= 0 {
-                        let p = Int(outputPattern[out])
-                        let start = i + 1 - patterns[p].count
-                        if !wholeWord || Self.isBoundary(bytes, start, i + 1) {
-                            body(Match(pattern: p, range: start..<(i + 1)))
+                outputPattern.withUnsafeBufferPointer { outputPattern in
+                    outputLink.withUnsafeBufferPointer { outputLink in
+                        patternLength.withUnsafeBufferPointer { patternLength in
+                            body(Automaton(delta: delta, classOf: classOf, classCount: classCount, outputPattern: outputPattern,
+                                           outputLink: outputLink, patternLength: patternLength))
                         }
-                        out = Int(outputLink[out])
                     }
                 }
             }
         }
+    }
+
+    /// Calls `body` for every occurrence of every pattern, in order of end offset.
+    /// With `wholeWord`, a match counts only when the bytes on both sides are not word bytes
+    /// (ASCII letters, digits, `_`, or any non-ASCII byte, so `café` is one word).
+    public func forEachMatch(in bytes: UnsafeBufferPointer<UInt8>, wholeWord: Bool, _ body: (Match) -> Void) {
+        walk(bytes, wholeWord: wholeWord, firstPerEnd: false) { p, start, end in body(Match(pattern: p, range: start..<end)) }
     }
 
     /// Like `forEachMatch`, but reports at most one match per end offset (the longest that
@@ -128,33 +152,43 @@ public struct KeywordMatcher: Sendable {
     /// a deeply overlapping blocklist (`a`, `aa`, `aaa`, …) over `aaaa…` costs one report per
     /// run instead of one per pattern per byte.
     public func forEachDisjointMatch(in bytes: UnsafeBufferPointer<UInt8>, wholeWord: Bool, _ body: (Match) -> Void) {
-        guard stateCount > 1 else { return }
         var pending: Match?
-        delta.withUnsafeBufferPointer { delta in
-            classOf.withUnsafeBufferPointer { classOf in
-                var state = 0
-                for i in 0..<bytes.count {
-                    state = Int(delta[state * classCount + Int(classOf[Int(bytes[i])])])
-                    var out = outputPattern[state] >= 0 ? state : Int(outputLink[state])
-                    while out >= 0 {
-                        let p = Int(outputPattern[out])
-                        let start = i + 1 - patterns[p].count
-                        if !wholeWord || Self.isBoundary(bytes, start, i + 1) {
-                            if var current = pending, start < current.range.upperBound {
-                                current.range = min(start, current.range.lowerBound)..<(i + 1)
-                                pending = current
-                            } else {
-                                if let current = pending { body(current) }
-                                pending = Match(pattern: p, range: start..<(i + 1))
-                            }
-                            break
-                        }
-                        out = Int(outputLink[out])
-                    }
-                }
+        walk(bytes, wholeWord: wholeWord, firstPerEnd: true) { p, start, end in
+            if var current = pending, start < current.range.upperBound {
+                current.range = min(start, current.range.lowerBound)..<end
+                pending = current
+            } else {
+                if let current = pending { body(current) }
+                pending = Match(pattern: p, range: start..<end)
             }
         }
         if let current = pending { body(current) }
+    }
+
+    /// The one DFA walk behind both: every accepted match (pattern, start, end) in order of
+    /// end offset, longest first on each end; with `firstPerEnd` only the first accepted one
+    /// per end offset. Bytes that leave the automaton in its root state (no pattern in
+    /// progress, nothing to report) cost one table load and a compare.
+    @inline(__always)
+    private func walk(_ bytes: UnsafeBufferPointer<UInt8>, wholeWord: Bool, firstPerEnd: Bool,
+                      _ body: (_ pattern: Int, _ start: Int, _ end: Int) -> Void) {
+        guard stateCount > 1 else { return }
+        withAutomaton { a in
+            var state = 0
+            for i in 0..<bytes.count {
+                state = a.next(state, bytes[i])
+                var out = a.firstOutput(state)
+                while out >= 0 {
+                    let p = Int(a.outputPattern[out])
+                    let start = i + 1 - Int(a.patternLength[p])
+                    if !wholeWord || Self.isBoundary(bytes, start, i + 1) {
+                        body(p, start, i + 1)
+                        if firstPerEnd { break }
+                    }
+                    out = Int(a.outputLink[out])
+                }
+            }
+        }
     }
 
     /// Every match, collected (convenience for tests and small inputs).

@@ -18,10 +18,10 @@ enum EmailDetector {
     static func scan(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
         var lastEnd = 0
-        var a = 0
+        var a = ByteClass.next(text, 0, byte: 0x40)
         while a < n {
             guard text[a] == 0x40 else {
-                a += 1
+                a = ByteClass.next(text, a + 1, byte: 0x40)
                 continue
             }
             var start = a

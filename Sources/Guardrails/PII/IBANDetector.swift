@@ -26,12 +26,12 @@ enum IBANDetector {
     static func scan(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
         var chars = [UInt8](repeating: 0, count: 34)
-        var i = 0
+        var i = ByteClass.next(text, 0, ByteClass.startUpper)
         while i + 15 <= n {
             guard ByteClass.isUpper(text[i]), ByteClass.isUpper(text[i + 1]), ByteClass.isDigit(text[i + 2]),
                   ByteClass.isDigit(text[i + 3]), !ByteClass.isAlnum(ByteClass.at(text, i - 1)),
                   let length = lengths[UInt16(text[i]) << 8 | UInt16(text[i + 1])] else {
-                i += 1
+                i = ByteClass.next(text, i + 1, ByteClass.startUpper)
                 continue
             }
             var count = 0

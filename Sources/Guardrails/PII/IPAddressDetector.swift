@@ -23,11 +23,11 @@ enum IPAddressDetector {
 
     static func scanV4(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
-        var i = 0
+        var i = ByteClass.next(text, 0, ByteClass.startDigit)
         while i < n {
             let prev = ByteClass.at(text, i - 1)
             guard ByteClass.isDigit(text[i]), !ByteClass.isAlnum(prev), prev != 0x2E, prev != 0x2D else {
-                i += 1
+                i = ByteClass.next(text, i + 1, ByteClass.startDigit)
                 continue
             }
             if let end = parseV4(text, i, n) {
@@ -64,13 +64,13 @@ enum IPAddressDetector {
 
     static func scanV6(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
-        var i = 0
+        var i = ByteClass.next(text, 0, ByteClass.startHexColon)
         while i < n {
             let b = text[i]
             let prev = ByteClass.at(text, i - 1)
             guard ByteClass.isHex(b) || (b == 0x3A && ByteClass.at(text, i + 1) == 0x3A),
                   !ByteClass.isAlnum(prev), prev != 0x3A, prev != 0x2E else {
-                i += 1
+                i = ByteClass.next(text, i + 1, ByteClass.startHexColon)
                 continue
             }
             var j = i

@@ -5,11 +5,11 @@ enum JWTDetector {
 
     static func scan(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
-        var i = 0
+        var i = ByteClass.next(text, 0, byte: 0x65)
         while i + 3 < n {
             // Every JWT header starts with `{"` = base64 `eyJ`.
             guard text[i] == 0x65, text[i + 1] == 0x79, text[i + 2] == 0x4A, !ByteClass.isBase64URL(ByteClass.at(text, i - 1)) else {
-                i += 1
+                i = ByteClass.next(text, i + 1, byte: 0x65)
                 continue
             }
             var segments: [Range<Int>] = []

@@ -7,14 +7,14 @@ enum PhoneDetector {
     static func scan(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
         var groups: [Int] = []
-        var i = 0
+        var i = ByteClass.next(text, 0, ByteClass.startPhone)
         while i < n {
             let b = text[i]
             let startsHere = (ByteClass.isDigit(b) || ((b == 0x2B || b == 0x28) && ByteClass.isDigit(ByteClass.at(text, i + 1))))
             let before = ByteClass.at(text, i - 1)
             guard startsHere, !ByteClass.isAlnum(before), before != 0x2E, before != 0x2D, before != 0x2B,
                   before != 0x2F, before != 0x3A, before != 0x5F else {
-                i += 1
+                i = ByteClass.next(text, i + 1, ByteClass.startPhone)
                 continue
             }
             // Consume digits and single separators (") " and ")-" count as one).

@@ -5,11 +5,11 @@ enum SSNDetector {
     static func scan(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
         guard n >= 11 else { return }
-        var i = 0
+        var i = ByteClass.next(text, 0, ByteClass.startDigit)
         while i + 11 <= n {
             let sep = text[i + 3]
             guard sep == 0x2D || sep == 0x20, text[i + 6] == sep, ByteClass.isDigit(text[i]) else {
-                i += 1
+                i = ByteClass.next(text, i + 1, ByteClass.startDigit)
                 continue
             }
             var ok = true

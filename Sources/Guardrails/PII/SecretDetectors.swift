@@ -9,10 +9,10 @@ enum SecretDetectors {
     static func scanAWSAccessKeys(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
         guard n >= 20 else { return }
-        var i = 0
+        var i = ByteClass.next(text, 0, byte: 0x41)
         while i + 20 <= n {
             guard text[i] == 0x41, !ByteClass.isAlnum(ByteClass.at(text, i - 1)), hasPrefix(text, i, awsPrefixes) else {
-                i += 1
+                i = ByteClass.next(text, i + 1, byte: 0x41)
                 continue
             }
             var ok = true
@@ -54,11 +54,14 @@ enum SecretDetectors {
                 continue
             }
             var j = i
+            while j < n, isSecretChar(text[j]), j - i <= 40 { j += 1 }
+            // Only a run of exactly 40 is a candidate; the character mix is checked on those.
             var upper = false, lower = false, digit = false
-            while j < n, isSecretChar(text[j]), j - i <= 40 {
-                let c = text[j]
-                if ByteClass.isUpper(c) { upper = true } else if ByteClass.isLower(c) { lower = true } else if ByteClass.isDigit(c) { digit = true }
-                j += 1
+            if j - i == 40 {
+                for k in i..<j {
+                    let c = text[k]
+                    if ByteClass.isUpper(c) { upper = true } else if ByteClass.isLower(c) { lower = true } else if ByteClass.isDigit(c) { digit = true }
+                }
             }
             if j - i == 40, upper, lower, digit, ByteClass.at(text, j) != 0x3D {
                 if hasContext(text, before: i) { confirmed.append(i..<j) } else { unconfirmed.append(i..<j) }
@@ -100,10 +103,10 @@ enum SecretDetectors {
     /// runs to the end of the text (a truncated key is still a key).
     static func scanPrivateKeys(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
-        var i = 0
+        var i = ByteClass.next(text, 0, byte: 0x2D)
         while i + pemBegin.count <= n {
             guard text[i] == 0x2D, matches(text, i, pemBegin) else {
-                i += 1
+                i = ByteClass.next(text, i + 1, byte: 0x2D)
                 continue
             }
             // The label must end with PRIVATE KEY----- within the BEGIN line.
@@ -180,10 +183,10 @@ enum SecretDetectors {
 
     static func scanAPIKeys(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         let n = text.count
-        var i = 0
+        var i = ByteClass.next(text, 0, ByteClass.startAPIKey)
         while i < n {
             guard firstBytes[Int(text[i])], !ByteClass.isBase64URL(ByteClass.at(text, i - 1)) else {
-                i += 1
+                i = ByteClass.next(text, i + 1, ByteClass.startAPIKey)
                 continue
             }
             var matched = false

@@ -23,6 +23,7 @@ public struct CustomRegexRule: @unchecked Sendable {
         self.pattern = pattern
         self.regex = try Regex(pattern)
         self.literalPrefix = Self.literalPrefix(of: pattern)
+        self.redactionType = String(name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
     /// The leading plain characters of `pattern` (letters, digits, `-`, `_`, `:`, `=`, space)
@@ -46,23 +47,28 @@ public struct CustomRegexRule: @unchecked Sendable {
     /// Longest match a literal-anchored rule reports (bytes from the literal).
     public static let maxMatchBytes = 4096
 
-    /// Redaction label: the rule's name upper-cased, non-alphanumerics as `_`.
-    public var redactionType: String {
-        String(name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
-    }
+    /// Redaction label: the rule's name upper-cased, non-alphanumerics as `_` (computed once:
+    /// it is asked for on every scan).
+    public let redactionType: String
 
-    /// Byte ranges of every match in `string` (whose UTF-8 bytes are `text`).
-    func scan(_ string: String, bytes text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
-        let utf8 = string.utf8
+    /// Byte ranges of every match in the text whose UTF-8 bytes are `text`; `makeString` gives
+    /// it as a `String`, asked for only when the regex must run (a literal-anchored rule on a
+    /// text without its literal never copies the text).
+    func scan(_ makeString: () -> String, bytes text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
         if let literal = literalPrefix {
             // Leftmost, non-overlapping, like `matches(of:)`: each match starts at an
             // occurrence of the literal, so only those positions are tried.
-            var i = 0
+            var cached: String?
+            let first = literal[0]
+            var i = ByteClass.next(text, 0, byte: first)
             while i + literal.count <= text.count {
-                guard text[i] == literal[0], SecretDetectors.matches(text, i, literal) else {
-                    i += 1
+                guard text[i] == first, SecretDetectors.matches(text, i, literal) else {
+                    i = ByteClass.next(text, i + 1, byte: first)
                     continue
                 }
+                let string = cached ?? makeString()
+                cached = string
+                let utf8 = string.utf8
                 let start = utf8.index(utf8.startIndex, offsetBy: i)
                 // Each attempt sees at most `maxMatchBytes` (cut on a scalar boundary): a
                 // pattern like `TCK-.*` must not run to the end of the text from every
@@ -80,6 +86,8 @@ public struct CustomRegexRule: @unchecked Sendable {
             }
             return
         }
+        let string = makeString()
+        let utf8 = string.utf8
         for match in string.matches(of: regex) where !match.range.isEmpty {
             let lower = utf8.distance(from: utf8.startIndex, to: match.range.lowerBound)
             let upper = utf8.distance(from: utf8.startIndex, to: match.range.upperBound)

@@ -45,11 +45,13 @@ public struct GuardrailCheck: Sendable {
         }
     }
 
-    /// Appends this check's findings in `text`. `string` is the same text as a `String`,
-    /// made lazily by the caller only when a regex check needs one.
-    func scan(_ text: UnsafeBufferPointer<UInt8>, string: () -> String, policy: String, into out: inout [GuardrailFinding]) {
-        var ranges: [Range<Int>] = []
+    /// Appends this check's findings in `text`. `triggers` is what one pass over `text` found
+    /// (detectors whose trigger bytes are absent are skipped); `string` is the same text as a
+    /// `String`, made lazily by the caller only when a regex rule has a candidate.
+    func scan(_ text: UnsafeBufferPointer<UInt8>, triggers: TextTriggers, string: () -> String, policy: String,
+              ranges: inout [Range<Int>], into out: inout [GuardrailFinding]) {
         func emit(rule: String, type: String) {
+            guard !ranges.isEmpty else { return }
             for r in ranges {
                 out.append(GuardrailFinding(policy: policy, check: name, rule: rule, type: type, range: r, action: action, shadow: shadow))
             }
@@ -57,7 +59,7 @@ public struct GuardrailCheck: Sendable {
         }
         switch kind {
         case .keywords(let matcher, let wholeWord):
-            if UnicodeFold.isASCII(text) {
+            if triggers.isASCII {
                 matcher.forEachDisjointMatch(in: text, wholeWord: wholeWord) { ranges.append($0.range) }
             } else {
                 // Accents, fullwidth, math letters, look-alikes and invisible characters fold
@@ -69,17 +71,16 @@ public struct GuardrailCheck: Sendable {
             }
             emit(rule: "keyword", type: "KEYWORD")
         case .pii(let detectors):
-            for d in detectors {
+            for d in detectors where triggers.mayMatch(d) {
                 d.scan(text, into: &ranges)
                 emit(rule: d.rawValue, type: d.redactionType)
             }
         case .injection(let detector):
-            detector.scan(text, into: &ranges)
+            detector.scan(text, isASCII: triggers.isASCII, into: &ranges)
             emit(rule: "injection", type: "PROMPT_INJECTION")
         case .regex(let rules):
-            let s = string()
             for rule in rules {
-                rule.scan(s, bytes: text, into: &ranges)
+                rule.scan(string, bytes: text, into: &ranges)
                 emit(rule: rule.name, type: rule.redactionType)
             }
         }

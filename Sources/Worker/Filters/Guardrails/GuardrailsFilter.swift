@@ -18,6 +18,8 @@ struct GuardrailsFilter: RequestFilter {
     let keyPolicies: [String: [String]]
     /// Remote (`content_safety`) checks by policy name; they run after the local ones.
     let remoteChecks: [String: [ContentSafetyCheck]]
+    /// The engine per route × key, built here once per config generation.
+    let engines: GuardrailEngineTable
     let logger = Logger(label: "tollgate.guardrails")
 
     init(config: RuntimeConfig) {
@@ -28,27 +30,28 @@ struct GuardrailsFilter: RequestFilter {
             if let policy = try? p.compiled() { compiled[p.name] = policy }
             remote[p.name] = p.checks.compactMap { ContentSafetyCheck(policy: p.name, check: $0) }
         }
+        let defaults = config.source.guardrails.defaultPolicies
+        let routePolicies = Dictionary(config.source.routes.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
+        let keyPolicies = Dictionary(config.source.apiKeys.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
         policies = compiled
         remoteChecks = remote
-        defaults = config.source.guardrails.defaultPolicies
-        routePolicies = Dictionary(config.source.routes.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
-        keyPolicies = Dictionary(config.source.apiKeys.map { ($0.name, $0.guardrails) }, uniquingKeysWith: { a, _ in a })
+        self.defaults = defaults
+        self.routePolicies = routePolicies
+        self.keyPolicies = keyPolicies
+        engines = GuardrailEngineTable(policies: compiled, remoteChecks: remote, defaults: defaults, routePolicies: routePolicies,
+                                       keyPolicies: keyPolicies)
     }
 
     /// The policy names for one request: defaults, route, key; each once.
     func policyNames(route: String?, key: String?) -> [String] {
-        var names = defaults
-        if let route, let extra = routePolicies[route] { names += extra }
-        if let key, let extra = keyPolicies[key] { names += extra }
-        var seen = Set<String>()
-        return names.filter { seen.insert($0).inserted }
+        GuardrailEngineTable.names(defaults, route.flatMap { routePolicies[$0] } ?? [], key.flatMap { keyPolicies[$0] } ?? [])
     }
 
     func onRequest(_ context: RequestContext) -> FilterResult {
         guard !policies.isEmpty else { return .proceed }
-        let names = policyNames(route: context.route?.name, key: context.key?.name)
-        let engine = GuardrailEngine(policies: names.compactMap { policies[$0] })
-        let remote = names.flatMap { remoteChecks[$0] ?? [] }
+        let entry = engines.entry(route: context.route?.name, key: context.key?.name)
+        let engine = entry.engine
+        let remote = entry.remote
         if engine.applies(to: .response) { context.responseGuardrails = engine }
         var header: String?
         if engine.applies(to: .prompt) {
