@@ -105,7 +105,9 @@ public enum WAFPromptBlanker {
         places.reserveCapacity(16)
         isObject.reserveCapacity(16)
 
-        enum Expect { case value, keyOrEnd, colon, commaOrEnd, valueOrEnd }
+        /// What may come next: `…OrEnd` right after a container opened (it may close empty),
+        /// `key`/`value` after a comma (it may not).
+        enum Expect { case value, key, keyOrEnd, colon, commaOrEnd, valueOrEnd }
         var expect = Expect.value
         var i = 0
         let n = body.count
@@ -127,6 +129,21 @@ public enum WAFPromptBlanker {
             default:
                 break
             }
+            if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
+                // A container closes after one of its values, or empty right after it opened.
+                let closesObject = c == UInt8(ascii: "}")
+                let closes = expect == .commaOrEnd || expect == (closesObject ? .keyOrEnd : .valueOrEnd)
+                guard closes, isObject.last == closesObject else { return nil }
+                places.removeLast()
+                isObject.removeLast()
+                i += 1
+                expect = .commaOrEnd
+                if places.isEmpty {
+                    i = skipWhitespace(body, i)
+                    return i == n && blankedAny ? finish(&out, body, copied) : nil
+                }
+                continue
+            }
             switch expect {
             case .colon:
                 guard c == UInt8(ascii: ":") else { return nil }
@@ -134,47 +151,17 @@ public enum WAFPromptBlanker {
                 expect = .value
                 continue
             case .commaOrEnd:
-                if c == UInt8(ascii: ",") {
-                    i += 1
-                    expect = isObject.last == true ? .keyOrEnd : .value
-                    continue
-                }
-                if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
-                    guard let obj = isObject.last, obj == (c == UInt8(ascii: "}")) else { return nil }
-                    places.removeLast()
-                    isObject.removeLast()
-                    i += 1
-                    expect = .commaOrEnd
-                    if places.isEmpty { i = skipWhitespace(body, i); return i == n && blankedAny ? finish(&out, body, copied) : nil }
-                    continue
-                }
-                return nil
-            case .keyOrEnd:
-                if c == UInt8(ascii: "}") {
-                    places.removeLast()
-                    isObject.removeLast()
-                    i += 1
-                    expect = .commaOrEnd
-                    if places.isEmpty { i = skipWhitespace(body, i); return i == n && blankedAny ? finish(&out, body, copied) : nil }
-                    continue
-                }
+                guard c == UInt8(ascii: ",") else { return nil }
+                i += 1
+                expect = isObject.last == true ? .key : .value
+                continue
+            case .key, .keyOrEnd:
                 guard c == UInt8(ascii: "\""), let end = stringEnd(body, from: i) else { return nil }
                 pendingValue = child(of: places[places.count - 1], key: body[(i + 1)..<(end - 1)])
                 i = end
                 expect = .colon
                 continue
-            case .valueOrEnd:
-                if c == UInt8(ascii: "]") {
-                    places.removeLast()
-                    isObject.removeLast()
-                    i += 1
-                    expect = .commaOrEnd
-                    if places.isEmpty { i = skipWhitespace(body, i); return i == n && blankedAny ? finish(&out, body, copied) : nil }
-                    continue
-                }
-                expect = .value
-                fallthrough
-            case .value:
+            case .valueOrEnd, .value:
                 if !sawRoot {
                     // Only an object at the top: ModSecurity names a top-level array's members
                     // `json.array_N…`, which no prompt place covers.

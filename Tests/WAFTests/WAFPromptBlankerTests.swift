@@ -43,6 +43,7 @@ struct WAFPromptBlankerTests {
         "", "[]", #"["content"]"#, "{", #"{"messages":[{"content":"x"}]"#, #"{"messages":[{"content":"x"]}"#,
         #"{"messages" [1]}"#, #"{"messages":[{"content":"x"}]} trailing"#, #"{"messages":[{"content":"unterminated}]}"#,
         "{\"messages\":[{\"content\":\"raw\ncontrol\"}]}", #"{"messages":[{"content":@}]}"#, #"{"model":"m"}"#,
+        #"{"messages":[{"content":"x",}]}"#, #"{"messages":[{"content":"x"},]}"#, #"{"messages":[{"content":"x"}]}}"#,
     ])
     func whatTheWalkerCannotFollowOrNeedNotChangeIsHandedOverUnchanged(body: String) {
         #expect(blank(body) == nil)
