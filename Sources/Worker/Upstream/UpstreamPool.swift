@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import SharedState
+import TollgateCore
 import Config
 
 /// Keep-alive connections to upstream origins, owned by one event loop (a worker runs exactly
@@ -35,8 +36,7 @@ final class UpstreamPool: @unchecked Sendable {
 
     /// Config milliseconds as the machine's nanoseconds, saturating (the config caps them anyway).
     static func nanos(milliseconds: Int) -> UInt64 {
-        let (v, overflow) = UInt64(clamping: milliseconds).multipliedReportingOverflow(by: 1_000_000)
-        return overflow ? UInt64.max : v
+        Saturating.multiply(Saturating.uint64(milliseconds), 1_000_000)
     }
 
     init(eventLoop: EventLoop, maxIdlePerOrigin: Int,
@@ -71,8 +71,8 @@ final class UpstreamPool: @unchecked Sendable {
         lease(target, connectTimeout: connectTimeout, forceNew: forceNew).future
     }
 
-    /// A lease request: its future, and while it waits for a connection the id `cancel(_:)`
-    /// takes to give up its place in the queue.
+    /// A lease request: its future, and while it waits for a connection the id
+    /// `cancel(waiter:)` takes to give up its place in the queue.
     struct Lease {
         var future: EventLoopFuture<(UpstreamConnection, reused: Bool)>
         var waiterID: Int?
